@@ -55,7 +55,7 @@ void raft_campaign(struct raft_node *node, bool pre_vote, bool transfer)
     self = raft_prog_find(node, node->id);
     NR_ASSERT(self != NULL);
     self->vote = 1;
-    if (raft_quorum_joint_vote(&node->conf, vote_of, node) == RAFT_VOTE_WON) {
+    if (raft_quorum_joint_vote(&node->members.conf, vote_of, node) == RAFT_VOTE_WON) {
         won(node, transfer);
         return;
     }
@@ -63,7 +63,7 @@ void raft_campaign(struct raft_node *node, bool pre_vote, bool transfer)
         const struct raft_prog *pr = &node->prs[i];
         struct raft_msg *m;
 
-        if (pr->id == node->id || !raft_is_voter(&node->conf, pr->id))
+        if (pr->id == node->id || !raft_conf_has_voter(&node->members.conf, pr->id))
             continue;
         /* After sync: the term and the vote for ourselves come first. */
         m = raft_msg_new(node, type, pr->id, true);
@@ -115,11 +115,11 @@ int raft_handle_vote_resp(struct raft_node *node, const struct raft_msg *m, stru
     if ((node->role == RAFT_PRE_CANDIDATE) != (m->type == RAFT_MSG_PREVOTE_RESP))
         return 0; /* an answer to the other kind of election */
     pr = raft_prog_find(node, m->from);
-    if (pr == NULL || !raft_is_voter(&node->conf, m->from))
+    if (pr == NULL || !raft_conf_has_voter(&node->members.conf, m->from))
         return 0;
     if (pr->vote == 0)
         pr->vote = m->reject ? -1 : 1;
-    result = raft_quorum_joint_vote(&node->conf, vote_of, node);
+    result = raft_quorum_joint_vote(&node->members.conf, vote_of, node);
     if (result == RAFT_VOTE_WON)
         won(node, false);
     else if (result == RAFT_VOTE_LOST)

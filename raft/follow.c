@@ -118,7 +118,7 @@ int raft_handle_snapshot(struct raft_node *node, const struct raft_msg *m, struc
     struct raft_msg *r;
     int rc;
 
-    if ((rc = raft_conf_check(&s->conf, err)) != 0) {
+    if ((rc = raft_conf_check(&s->conf, false, err)) != 0) {
         node->stats.refused_malformed++;
         return rc;
     }
@@ -133,8 +133,9 @@ int raft_handle_snapshot(struct raft_node *node, const struct raft_msg *m, struc
     }
     raft_log_restore(log, s->index, s->term);
     node->snap = *s;
-    node->conf = s->conf;
-    raft_prs_build(node);
+    raft_conf_load(node, &s->conf, s->index);
+    node->conf_changed = true;
+    node->conf_changed_index = s->index;
     node->install = *s;
     node->has_install = true;
     r = ack_new(node, m->from);

@@ -166,7 +166,9 @@ int raft_step_msg(struct raft_node *node, const struct raft_msg *m, struct nr_er
     }
     if ((rc = check_shape(node, m, err)) != 0)
         return rc;
-    if (!raft_is_member(&node->conf, m->from)) {
+    /* A joining member with no configuration yet takes its first messages
+     * from whoever leads; it cannot campaign, so it risks nothing. */
+    if (raft_configured(node) && !raft_conf_has_member(&node->members.conf, m->from)) {
         node->stats.refused_unknown_sender++;
         return nr_errf(err, NR_EUNKNOWN,
                        "%s from %016" PRIx64 " refused: not a member of the configuration",

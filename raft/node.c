@@ -20,6 +20,8 @@ void raft_config_default(struct raft_config *cfg, uint64_t id, uint64_t seed)
     cfg->log_bytes_max = 256ull << 20;
     cfg->apply_batch_max = 1024;
     cfg->read_queue_max = 1024;
+    cfg->learner_lag_entries_max = 1000;
+    cfg->learner_ready_ticks = 20;
     cfg->pre_vote = true;
     cfg->check_quorum = true;
     cfg->seed = seed;
@@ -46,29 +48,9 @@ uint64_t raft_rand(struct raft_node *node)
     return z ^ (z >> 31);
 }
 
-static bool id_in(const uint64_t *v, uint32_t n, uint64_t id)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (v[i] == id)
-            return true;
-    return false;
-}
-
-bool raft_is_voter(const struct raft_conf *conf, uint64_t id)
-{
-    return id_in(conf->voters, conf->n_voters, id) ||
-           id_in(conf->voters_outgoing, conf->n_voters_outgoing, id);
-}
-
-bool raft_is_member(const struct raft_conf *conf, uint64_t id)
-{
-    return raft_is_voter(conf, id) || id_in(conf->learners, conf->n_learners, id) ||
-           id_in(conf->learners_next, conf->n_learners_next, id);
-}
-
 bool raft_promotable(const struct raft_node *node)
 {
-    return raft_is_voter(&node->conf, node->id);
+    return raft_conf_has_voter(&node->members.conf, node->id);
 }
 
 struct raft_prog *raft_prog_find(struct raft_node *node, uint64_t id)
@@ -161,6 +143,9 @@ void raft_become_leader(struct raft_node *node)
     NR_ASSERT(self != NULL);
     self->recent_active = true;
     raft_prog_become_replicate(self);
+    /* Entries of earlier terms may hold a change not yet applied: no new
+     * one until everything up to here is (etcd's pendingConfIndex). */
+    node->pending_conf_index = node->log.last_index;
     /* A no-op of the new term, so that earlier entries commit with it
      * (Raft paper 5.4.2). The window always has room for it: appends and
      * proposals keep one slot free (raft_log_has_room). */
@@ -206,7 +191,7 @@ static int check_config(const struct raft_config *cfg, struct nr_err *err)
     return 0;
 }
 
-int raft_conf_check(const struct raft_conf *c, struct nr_err *err)
+int raft_conf_check(const struct raft_conf *c, bool may_be_empty, struct nr_err *err)
 {
     uint64_t all[RAFT_MEMBERS_MAX];
     uint32_t n = 0;
@@ -214,12 +199,14 @@ int raft_conf_check(const struct raft_conf *c, struct nr_err *err)
     if (c->n_voters > RAFT_VOTERS_MAX || c->n_voters_outgoing > RAFT_VOTERS_MAX ||
         c->n_learners > RAFT_LEARNERS_MAX || c->n_learners_next > RAFT_LEARNERS_MAX)
         return nr_errf(err, NR_EINVAL, "configuration: more members than the limits allow");
-    if (c->n_voters == 0 && c->n_voters_outgoing == 0)
+    if (c->n_voters == 0 && c->n_voters_outgoing == 0 && !may_be_empty)
         return nr_errf(err, NR_EINVAL, "configuration: no voters");
     for (uint32_t i = 0; i < c->n_voters; i++)
         all[n++] = c->voters[i];
     for (uint32_t i = 0; i < c->n_learners; i++)
         all[n++] = c->learners[i];
+    /* The outgoing half and learners_next overlap the rest by design
+     * (a staged demotion is in both); check only the ids they add. */
     for (uint32_t i = 0; i < n; i++) {
         if (all[i] == RAFT_ID_NONE)
             return nr_errf(err, NR_EINVAL, "configuration: member id 0");
@@ -229,32 +216,6 @@ int raft_conf_check(const struct raft_conf *c, struct nr_err *err)
                                "configuration: member %016" PRIx64 " listed twice", all[i]);
     }
     return 0;
-}
-
-/* Builds one progress record per member of the configuration. */
-void raft_prs_build(struct raft_node *node)
-{
-    const struct raft_conf *c = &node->conf;
-    const uint64_t *lists[4] = {c->voters, c->voters_outgoing, c->learners, c->learners_next};
-    uint32_t counts[4] = {c->n_voters, c->n_voters_outgoing, c->n_learners, c->n_learners_next};
-
-    node->n_prs = 0;
-    for (uint32_t l = 0; l < 4; l++) {
-        for (uint32_t i = 0; i < counts[l]; i++) {
-            struct raft_prog *pr;
-
-            if (raft_prog_find(node, lists[l][i]) != NULL)
-                continue;
-            NR_ASSERT(node->n_prs < RAFT_MEMBERS_MAX);
-            pr = &node->prs[node->n_prs];
-            memset(pr, 0, sizeof(*pr));
-            pr->id = lists[l][i];
-            pr->is_learner = l >= 2;
-            pr->infl = node->infl_block + (size_t)node->n_prs * node->cfg.inflight_max;
-            raft_prog_reset(pr, node->log.last_index + 1);
-            node->n_prs++;
-        }
-    }
 }
 
 static int check_boot(const struct raft_boot *b, struct nr_err *err)
@@ -284,7 +245,7 @@ static int check_boot(const struct raft_boot *b, struct nr_err *err)
         return nr_errf(err, NR_EINVAL,
                        "boot state: applied index %" PRIu64 " outside [%" PRIu64 ", %" PRIu64 "]",
                        b->applied_index, b->snap.index, b->snap.index + b->n_entries);
-    return raft_conf_check(&b->snap.conf, err);
+    return raft_conf_check(&b->snap.conf, true, err);
 }
 
 static int alloc_buffers(struct raft_node *node)
@@ -295,7 +256,8 @@ static int alloc_buffers(struct raft_node *node)
     node->msg_ents_cap = MSG_ENTS_CAP;
     node->now = calloc(node->msgs_cap, sizeof(node->now[0]));
     node->after = calloc(node->msgs_cap, sizeof(node->after[0]));
-    node->persist = calloc(RAFT_PROPOSE_MAX + 1, sizeof(node->persist[0]));
+    /* A proposal, a new leader's no-op or an append, plus an auto-leave. */
+    node->persist = calloc(RAFT_PROPOSE_MAX + 2, sizeof(node->persist[0]));
     node->apply = calloc(cfg->apply_batch_max, sizeof(node->apply[0]));
     node->msg_ents = calloc(node->msg_ents_cap, sizeof(node->msg_ents[0]));
     node->ready = calloc(cfg->read_queue_max, sizeof(node->ready[0]));
@@ -314,7 +276,6 @@ static void load_boot(struct raft_node *node, const struct raft_boot *b)
     uint64_t commit = b->hard_state.commit;
 
     node->snap = b->snap;
-    node->conf = b->snap.conf;
     raft_log_restore(log, b->snap.index, b->snap.term);
     for (uint32_t i = 0; i < b->n_entries; i++) {
         const struct raft_entry *e = &b->entries[i];
@@ -334,6 +295,16 @@ static void load_boot(struct raft_node *node, const struct raft_boot *b)
     log->persisted = log->last_index;
     log->applied = b->applied_index;
     log->applying = b->applied_index;
+    /* The configuration as of the applied index; later changes take effect
+     * when they are handed out for applying again. */
+    raft_conf_load(node, &b->snap.conf, b->snap.index);
+    for (uint64_t i = b->snap.index + 1; i <= b->applied_index; i++) {
+        const struct raft_entry *e = raft_log_entry(log, i);
+
+        if (e->type == RAFT_ENTRY_CONF)
+            raft_conf_apply_entry(node, e);
+    }
+    node->conf_changed = false;
 }
 
 int raft_create(const struct raft_config *cfg, const struct raft_boot *boot,
@@ -360,7 +331,6 @@ int raft_create(const struct raft_config *cfg, const struct raft_boot *boot,
         return nr_errf(err, NR_ENOMEM, "raft_create: out of memory for buffers");
     }
     load_boot(node, boot);
-    raft_prs_build(node);
     raft_become_follower(node, node->term, RAFT_ID_NONE);
     node->reported_hs = (struct raft_hard_state){node->term, node->vote, node->log.committed};
     *out = node;
@@ -399,6 +369,7 @@ static void out_begin(struct raft_node *node)
     node->snap_wanted_for = RAFT_ID_NONE;
     node->propose_index = 0;
     node->propose_term = 0;
+    node->conf_changed = false;
 }
 
 /* Hands out committed entries that are durable here, in order. */
@@ -408,9 +379,16 @@ static void collect_apply(struct raft_node *node)
     uint64_t hi = log->committed < log->persisted ? log->committed : log->persisted;
 
     while (log->applying < hi && node->n_apply < node->cfg.apply_batch_max) {
-        log->applying++;
-        node->apply[node->n_apply++] = *raft_log_entry(log, log->applying);
+        const struct raft_entry *e = raft_log_entry(log, ++log->applying);
+
+        node->apply[node->n_apply++] = *e;
+        /* A configuration takes effect when its entry is applied (SPEC
+         * section 2 rule 3), on every member alike. */
+        if (e->type == RAFT_ENTRY_CONF)
+            raft_conf_apply_entry(node, e);
     }
+    if (node->conf_changed)
+        raft_conf_after_apply(node);
 }
 
 static void out_end(struct raft_node *node, struct raft_output *out)
@@ -418,6 +396,7 @@ static void out_end(struct raft_node *node, struct raft_output *out)
     struct raft_hard_state hs = {node->term, node->vote, node->log.committed};
 
     collect_apply(node);
+    raft_conf_step_end(node);
     memset(out, 0, sizeof(*out));
     out->send_now = (struct raft_msgs){node->now, node->n_now};
     out->send_after_sync = (struct raft_msgs){node->after, node->n_after};
@@ -433,6 +412,8 @@ static void out_end(struct raft_node *node, struct raft_output *out)
     out->snap_wanted_for = node->snap_wanted_for;
     out->propose_index = node->propose_index;
     out->propose_term = node->propose_term;
+    out->conf = node->conf_changed ? &node->members.conf : NULL;
+    out->conf_index = node->conf_changed ? node->conf_changed_index : 0;
     out->leader_id = node->lead;
     out->role = node->role;
 }
@@ -468,6 +449,7 @@ static int step_applied(struct raft_node *node, uint64_t index, struct nr_err *e
 static int step_compact(struct raft_node *node, uint64_t index, struct nr_err *err)
 {
     struct raft_log *log = &node->log;
+    struct raft_conf conf;
 
     if (index > log->applied)
         return nr_errf(err, NR_ERANGE,
@@ -475,12 +457,15 @@ static int step_compact(struct raft_node *node, uint64_t index, struct nr_err *e
                        log->applied);
     if (index <= log->snap_index)
         return 0;
+    if (raft_conf_at(node, index, &conf) != 0)
+        return nr_errf(err, NR_ERANGE,
+                       "cannot compact to %" PRIu64 ": the configuration there is no longer "
+                       "known; compact closer to the applied index %" PRIu64,
+                       index, log->applied);
     raft_log_compact(log, index);
     node->snap.index = index;
     node->snap.term = log->snap_term;
-    /* The configuration as of the applied index: changes take effect when
-     * applied, and index == applied for the state machine's snapshots. */
-    node->snap.conf = node->conf;
+    node->snap.conf = conf;
     return 0;
 }
 
@@ -554,7 +539,9 @@ void raft_status(const struct raft_node *node, struct raft_status *st)
     st->snap_term = node->log.snap_term;
     st->ticks = node->ticks;
     st->transfer_target = node->transfer_target;
-    st->conf = node->conf;
+    st->conf = node->members.conf;
+    st->pending_conf_index = node->pending_conf_index;
+    st->is_member = raft_conf_has_member(&node->members.conf, node->id);
 }
 
 void raft_stats(const struct raft_node *node, struct raft_stats *stats)
@@ -581,6 +568,7 @@ uint32_t raft_progress(const struct raft_node *node, struct raft_progress_view *
             .recent_active = pr->recent_active,
             .last_active_tick = pr->id == node->id ? node->ticks : pr->last_active_tick,
         };
+        raft_learner_view(node, pr, &v[n - 1]);
     }
     return n;
 }

@@ -58,12 +58,81 @@ struct raft_conf {
     bool auto_leave;
 };
 
+/* ---- configuration changes (confchange.c; pure) ----------------------- */
+
+#define RAFT_CC_ITEMS_MAX 16
+
+enum raft_cc_op {
+    RAFT_CC_ADD_VOTER = 1, /* add a voter, or promote a learner */
+    RAFT_CC_ADD_LEARNER,   /* add a learner, or demote a voter */
+    RAFT_CC_REMOVE,
+    RAFT_CC_UPDATE,        /* no effect on the configuration (URLs live outside) */
+};
+
+enum raft_cc_kind {
+    RAFT_CC_SIMPLE = 1,  /* at most one voter changes (SPEC section 2 rule 2) */
+    RAFT_CC_ENTER_JOINT, /* any changes; C(old,new) until left (rule 5) */
+    RAFT_CC_LEAVE_JOINT, /* C(old,new) -> C(new); no items */
+};
+
+struct raft_cc_item {
+    uint32_t op; /* enum raft_cc_op */
+    uint64_t id; /* 0: the item is ignored, as etcd does */
+};
+
+struct raft_conf_change {
+    uint32_t kind;   /* enum raft_cc_kind */
+    bool auto_leave; /* ENTER_JOINT: the leader leaves by itself once applied */
+    uint32_t n_items;
+    struct raft_cc_item items[RAFT_CC_ITEMS_MAX];
+};
+
+/* A configuration and the member records a change keeps, creates or drops
+ * (the leader's progress follows the records: a kept record keeps its
+ * replication state). */
+struct raft_member_rec {
+    uint64_t id;
+    uint64_t next_index; /* set when the record is created */
+    bool is_learner;     /* false for a voter staged in learners_next */
+};
+
+struct raft_membership {
+    struct raft_conf conf;
+    struct raft_member_rec recs[RAFT_MEMBERS_MAX];
+    uint32_t n_recs;
+};
+
+/* Records for every member of conf (learner flags from conf->learners). */
+void raft_membership_from_conf(struct raft_membership *m, const struct raft_conf *conf,
+                               uint64_t next_index);
+/* Applies cc to *m. New records get next_index = max(last_index, 1). On an
+ * error (NR_EREFUSED, with etcd's sentence: "removed all voters", "more than
+ * one voter changed without entering joint config", "config is already
+ * joint", ...) *m is unchanged. */
+int raft_membership_apply(struct raft_membership *m, const struct raft_conf_change *cc,
+                          uint64_t last_index, struct nr_err *err);
+/* The invariants of a membership (every member has a record, learners_next
+ * within the outgoing voters, no member both learner and voter, nothing
+ * joint-only outside a joint configuration): 0 or NR_ECORRUPT naming one. */
+int raft_membership_check(const struct raft_membership *m, struct nr_err *err);
+bool raft_conf_is_joint(const struct raft_conf *conf);
+bool raft_conf_has_voter(const struct raft_conf *conf, uint64_t id);
+bool raft_conf_has_member(const struct raft_conf *conf, uint64_t id);
+
+/* The entry data of a RAFT_ENTRY_CONF proposal: 8 bytes of header then 16
+ * per item, little-endian. */
+#define RAFT_CC_WIRE_MAX (8u + 16u * RAFT_CC_ITEMS_MAX)
+uint32_t raft_cc_encode(const struct raft_conf_change *cc, uint8_t *buf);
+/* 0, or NR_EINVAL naming the bad field (data from a log or a peer). */
+int raft_cc_decode(const uint8_t *data, uint32_t len, struct raft_conf_change *cc,
+                   struct nr_err *err);
+
 /* ---- log, state and messages ---------------------------------------- */
 
 enum raft_entry_type {
     RAFT_ENTRY_NORMAL = 0, /* client data */
     RAFT_ENTRY_NOOP = 1,   /* a new leader's first entry (Raft paper 5.4.2) */
-    RAFT_ENTRY_CONF = 2,   /* configuration change (next issue) */
+    RAFT_ENTRY_CONF = 2,   /* configuration change: raft_cc_encode() data */
 };
 
 struct raft_entry {
@@ -136,7 +205,9 @@ enum raft_input_kind {
 };
 
 struct raft_proposal {
-    uint32_t type; /* RAFT_ENTRY_NORMAL (RAFT_ENTRY_CONF: next issue) */
+    uint32_t type; /* RAFT_ENTRY_NORMAL, or RAFT_ENTRY_CONF alone in its
+                      proposal (one change pending at a time: NR_EBUSY;
+                      a change the configuration refuses: NR_EREFUSED) */
     uint32_t len;
     const uint8_t *data; /* caller-owned; copied into the node's log */
 };
@@ -205,6 +276,9 @@ struct raft_output {
     uint64_t propose_index;           /* RAFT_IN_PROPOSE: index given to the
                                          first proposed entry */
     uint64_t propose_term;
+    const struct raft_conf *conf;     /* the configuration, when a change was
+                                         applied in this step; else NULL */
+    uint64_t conf_index;              /* the entry that made it */
     uint64_t leader_id;               /* current leader, RAFT_ID_NONE if unknown */
     uint32_t role;                    /* enum raft_role after this step */
 };
@@ -221,6 +295,9 @@ struct raft_config {
     uint64_t log_bytes_max;    /* in-memory log window, entry data bytes */
     uint32_t apply_batch_max;  /* entries handed out per step for applying */
     uint32_t read_queue_max;   /* pending ReadIndex requests */
+    uint64_t learner_lag_entries_max; /* a learner within this many entries of
+                                         the leader's last index ... */
+    uint32_t learner_ready_ticks;     /* ... for this many ticks is ready */
     bool pre_vote;             /* Raft thesis 9.6 */
     bool check_quorum;         /* leader steps down without a live quorum */
     uint64_t seed;             /* the node's random source */
@@ -230,14 +307,19 @@ struct raft_config {
 
 /* Fills *cfg with defaults for id and seed: election 10 ticks, heartbeat 1,
  * 256 appends in flight, 1 MiB per message, a 64 Ki-entry / 256 MiB window,
- * 1024 entries applied per step, 1024 queued reads, pre-vote and check-quorum
- * on. */
+ * 1024 entries applied per step, 1024 queued reads, learners ready within
+ * 1000 entries for 20 ticks, pre-vote and check-quorum on. */
 void raft_config_default(struct raft_config *cfg, uint64_t id, uint64_t seed);
 
 /* What a node restarts from: its durable hard state, its last snapshot's
- * metadata (index 0 when none) and the log entries after it, in order. A
- * fresh node passes zero hard state, no snapshot and the configuration in
- * snap.conf (the bootstrap configuration). */
+ * metadata (index 0 when none) and the log entries after it, in order.
+ * The configuration is snap.conf plus the RAFT_ENTRY_CONF entries up to
+ * applied_index; later ones take effect as they are applied again. A
+ * founding member boots with its founding configuration as RAFT_ENTRY_CONF
+ * entries 1..N at term 1, committed (SPEC section 2 rule 8), or with it in
+ * snap.conf at index 0; a joining member boots with an empty configuration,
+ * takes messages from any sender until it has one, and never campaigns
+ * before it is a voter. */
 struct raft_boot {
     struct raft_hard_state hard_state;
     struct raft_snap_meta snap;
@@ -285,6 +367,9 @@ struct raft_progress_view {
     bool is_learner;
     bool recent_active;
     uint64_t last_active_tick; /* node tick count when last heard from */
+    uint64_t lag_entries;      /* leader's last index - match */
+    uint64_t in_bound_ticks;   /* ticks the lag has stayed within the bound */
+    bool is_ready;             /* learners: may be promoted (SPEC 2 rule 4) */
 };
 
 struct raft_status {
@@ -300,6 +385,8 @@ struct raft_status {
     uint64_t snap_term;
     uint64_t ticks;          /* ticks since creation */
     uint64_t transfer_target; /* leadership transfer in progress, or 0 */
+    uint64_t pending_conf_index; /* leader: a change up to here is not applied */
+    bool is_member;           /* this node is in its configuration */
     struct raft_conf conf;
 };
 
@@ -312,6 +399,7 @@ struct raft_stats {
     uint64_t refused_not_leader;
     uint64_t refused_busy;
     uint64_t refused_conflict;    /* an append contradicting the committed log */
+    uint64_t refused_conf;        /* a committed change the configuration refused */
     uint64_t out_full;            /* a message not emitted: output array full */
     uint64_t msgs_stepped;
 };
@@ -360,6 +448,9 @@ enum raft_bug {
     RAFT_BUG_DOUBLE_VOTE = 1u << 1,       /* grant a second vote in one term */
     RAFT_BUG_ACK_BEFORE_PERSIST = 1u << 2, /* append ack in send_now */
     RAFT_BUG_FORGET_VOTE = 1u << 3,       /* drop the vote on restart */
+    RAFT_BUG_SIMPLE_MULTI = 1u << 4,      /* apply a joint change as a simple one */
+    RAFT_BUG_LEARNER_QUORUM = 1u << 5,    /* count learners toward commit */
+    RAFT_BUG_CONF_NO_PENDING = 1u << 6,   /* accept a change while one is pending */
 };
 
 /* Whether this build of the library has the switches. */

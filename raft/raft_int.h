@@ -74,6 +74,8 @@ struct raft_prog {
     int8_t vote;               /* election tally: 1 granted, -1 denied, 0 none */
     uint64_t last_active_tick;
     uint64_t read_ack;         /* highest ReadIndex round acknowledged */
+    uint64_t bound_since_tick; /* learners: lag within bound since, if in_bound */
+    bool in_bound;
     uint64_t *infl;            /* ring of last indexes of appends in flight */
     uint32_t infl_start;
     uint32_t infl_n;
@@ -93,6 +95,8 @@ const char *raft_prog_state_name(uint32_t state);
 
 /* ---- the node ---------------------------------------------------------- */
 
+#define RAFT_CONF_HIST 8
+
 struct raft_read_req {
     uint64_t ctx;
     uint64_t index; /* commit index when confirmed-round started */
@@ -107,7 +111,15 @@ struct raft_node {
     uint64_t vote;
     uint64_t lead;
     struct raft_log log;
-    struct raft_conf conf;
+    struct raft_membership members; /* the configuration in effect */
+    uint64_t pending_conf_index;    /* leader: no new change until applied */
+    struct raft_conf_hist {
+        uint64_t index;             /* in effect from this index on */
+        struct raft_conf conf;
+    } conf_hist[RAFT_CONF_HIST];    /* for the snapshots' configuration */
+    uint32_t n_conf_hist;
+    bool conf_changed;              /* in this step */
+    uint64_t conf_changed_index;
     struct raft_snap_meta snap; /* the last compaction point */
 
     struct raft_prog prs[RAFT_MEMBERS_MAX];
@@ -156,8 +168,6 @@ struct raft_node {
 /* node.c */
 uint64_t raft_rand(struct raft_node *node);
 struct raft_prog *raft_prog_find(struct raft_node *node, uint64_t id);
-bool raft_is_voter(const struct raft_conf *conf, uint64_t id);
-bool raft_is_member(const struct raft_conf *conf, uint64_t id);
 bool raft_promotable(const struct raft_node *node);
 /* A zeroed message from this node in send_now or send_after_sync, or NULL
  * (counted) when the output array is full; callers skip the send then. */
@@ -168,9 +178,27 @@ void raft_become_candidate(struct raft_node *node);
 void raft_become_leader(struct raft_node *node);
 void raft_commit_to(struct raft_node *node, uint64_t index);
 /* 0, or NR_EINVAL naming what is wrong (no voters, a duplicate, id 0). */
-int raft_conf_check(const struct raft_conf *c, struct nr_err *err);
-/* One progress record per member of node->conf, all reset. */
-void raft_prs_build(struct raft_node *node);
+int raft_conf_check(const struct raft_conf *c, bool may_be_empty, struct nr_err *err);
+
+/* membership.c: the node's configuration and its changes. */
+void raft_conf_load(struct raft_node *node, const struct raft_conf *conf, uint64_t index);
+void raft_conf_apply_entry(struct raft_node *node, const struct raft_entry *e);
+void raft_conf_after_apply(struct raft_node *node);
+int raft_conf_check_proposal(struct raft_node *node, const struct raft_input *in,
+                             struct nr_err *err);
+int raft_conf_at(const struct raft_node *node, uint64_t index, struct raft_conf *out);
+bool raft_configured(const struct raft_node *node);
+/* After every step: the leader's automatic leave of a joint configuration. */
+void raft_conf_step_end(struct raft_node *node);
+
+/* learner.c: readiness by lag in entries and time (SPEC section 2 rule 4). */
+void raft_learners_tick(struct raft_node *node);
+void raft_learner_view(const struct raft_node *node, const struct raft_prog *pr,
+                       struct raft_progress_view *v);
+
+/* confchange.c: check_one_voter false only for an injected defect. */
+int raft_membership_apply_ex(struct raft_membership *m, const struct raft_conf_change *cc,
+                             uint64_t last_index, bool check_one_voter, struct nr_err *err);
 
 /* msg.c: validation and the term rules, then the role's handler. */
 int raft_step_msg(struct raft_node *node, const struct raft_msg *m, struct nr_err *err);

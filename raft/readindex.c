@@ -82,7 +82,7 @@ void raft_reads_on_commit(struct raft_node *node)
 
 void raft_reads_on_ack(struct raft_node *node)
 {
-    uint64_t acked = raft_quorum_joint_committed(&node->conf, read_ack_of, node);
+    uint64_t acked = raft_quorum_joint_committed(&node->members.conf, read_ack_of, node);
 
     /* Rounds are numbered in arrival order, so the FIFO releases a prefix. */
     while (node->n_reads > 0) {

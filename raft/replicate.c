@@ -24,9 +24,21 @@ static uint64_t match_of(const void *ctx, uint64_t id)
     return 0;
 }
 
+/* The defect the simulator must catch: learners counted as voters. */
+static uint64_t committed_with_learners(const struct raft_node *node)
+{
+    struct raft_conf c = node->members.conf;
+
+    for (uint32_t i = 0; i < c.n_learners && c.n_voters < RAFT_VOTERS_MAX; i++)
+        c.voters[c.n_voters++] = c.learners[i];
+    return raft_quorum_joint_committed(&c, match_of, node);
+}
+
 bool raft_maybe_commit(struct raft_node *node)
 {
-    uint64_t mci = raft_quorum_joint_committed(&node->conf, match_of, node);
+    uint64_t mci = RAFT_BUG(node, RAFT_BUG_LEARNER_QUORUM)
+                       ? committed_with_learners(node)
+                       : raft_quorum_joint_committed(&node->members.conf, match_of, node);
 
     if (mci == UINT64_MAX || mci <= node->log.committed)
         return false;
@@ -147,7 +159,7 @@ static int active_of(const void *ctx, uint64_t id)
  * timeout; starts the next period. */
 static bool quorum_active(struct raft_node *node)
 {
-    bool active = raft_quorum_joint_vote(&node->conf, active_of, node) == RAFT_VOTE_WON;
+    bool active = raft_quorum_joint_vote(&node->members.conf, active_of, node) == RAFT_VOTE_WON;
 
     for (uint32_t i = 0; i < node->n_prs; i++)
         if (node->prs[i].id != node->id)
@@ -157,6 +169,7 @@ static bool quorum_active(struct raft_node *node)
 
 void raft_tick_heartbeat(struct raft_node *node)
 {
+    raft_learners_tick(node);
     node->heartbeat_elapsed++;
     node->election_elapsed++;
     if (node->election_elapsed >= node->cfg.election_ticks) {
@@ -193,12 +206,15 @@ static int check_proposal(struct raft_node *node, const struct raft_input *in, u
                        RAFT_PROPOSE_MAX);
     for (uint32_t i = 0; i < in->n_propose; i++) {
         const struct raft_proposal *p = &in->propose[i];
+        int rc;
 
-        if (p->type != RAFT_ENTRY_NORMAL)
+        if (p->type != RAFT_ENTRY_NORMAL && p->type != RAFT_ENTRY_CONF)
             return nr_errf(err, NR_EINVAL,
-                           "proposal entry %u: type %u refused: only client data (type 0) "
-                           "can be proposed through this input",
+                           "proposal entry %u: type %u refused: client data (0) or a "
+                           "configuration change (2) only",
                            i, p->type);
+        if (p->type == RAFT_ENTRY_CONF && (rc = raft_conf_check_proposal(node, in, err)) != 0)
+            return rc;
         if (p->len > 0 && p->data == NULL)
             return nr_errf(err, NR_EINVAL, "proposal entry %u: %u bytes but no data", i, p->len);
         *bytes += p->len;
@@ -236,6 +252,8 @@ int raft_propose(struct raft_node *node, const struct raft_input *in, struct nr_
 
         node->persist[node->n_persist++] =
             *raft_log_append(log, node->term, p->type, p->data, p->len);
+        if (p->type == RAFT_ENTRY_CONF)
+            node->pending_conf_index = log->last_index;
     }
     for (uint32_t i = 0; i < node->n_prs; i++)
         if (node->prs[i].id != node->id)
@@ -260,7 +278,7 @@ int raft_transfer(struct raft_node *node, uint64_t target, struct nr_err *err)
         return nr_errf(err, NR_EINVAL, "leadership transfer refused: %016" PRIx64
                        " is already the leader", target);
     pr = raft_prog_find(node, target);
-    if (pr == NULL || !raft_is_voter(&node->conf, target))
+    if (pr == NULL || !raft_conf_has_voter(&node->members.conf, target))
         return nr_errf(err, NR_EUNKNOWN,
                        "leadership transfer refused: %016" PRIx64 " is not a voter", target);
     if (node->transfer_target == target)
