@@ -65,8 +65,9 @@ void raft_campaign(struct raft_node *node, bool pre_vote, bool transfer)
 
         if (pr->id == node->id || !raft_conf_has_voter(&node->members.conf, pr->id))
             continue;
-        /* After sync: the term and the vote for ourselves come first. */
-        m = raft_msg_new(node, type, pr->id, true);
+        /* A vote request after sync: the term and the vote for ourselves
+         * come first. A pre-vote changes neither and leaves at once. */
+        m = raft_msg_new(node, type, pr->id, !pre_vote);
         if (m == NULL)
             continue;
         m->term = vote_term;
@@ -90,7 +91,8 @@ int raft_handle_vote_req(struct raft_node *node, const struct raft_msg *m, struc
     (void)err;
     if (RAFT_BUG(node, RAFT_BUG_DOUBLE_VOTE) && !pre)
         can_vote = true;
-    r = raft_msg_new(node, pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP, m->from, true);
+    r = pre ? raft_reply_new(node, RAFT_MSG_PREVOTE_RESP, m->from)
+            : raft_msg_new(node, RAFT_MSG_VOTE_RESP, m->from, true);
     if (can_vote && up_to_date) {
         /* A grant carries the candidate's term (for a pre-vote, the term it
          * would campaign in); a denial carries ours. */

@@ -25,7 +25,7 @@ static void reject_append(struct raft_node *node, const struct raft_msg *m)
      * whose term is at most the term it probed with (etcd's fast back-off,
      * Raft paper 5.3's optimisation). */
     hint = raft_log_find_conflict_by_term(log, hint, m->log_term, &hint_term);
-    r = raft_msg_new(node, RAFT_MSG_APPEND_RESP, m->from, true);
+    r = raft_reply_new(node, RAFT_MSG_APPEND_RESP, m->from);
     if (r == NULL)
         return;
     r->reject = true;
@@ -105,7 +105,7 @@ int raft_handle_heartbeat(struct raft_node *node, const struct raft_msg *m, stru
         commit = node->log.last_index;
     }
     raft_commit_to(node, commit);
-    r = raft_msg_new(node, RAFT_MSG_HEARTBEAT_RESP, m->from, true);
+    r = raft_reply_new(node, RAFT_MSG_HEARTBEAT_RESP, m->from);
     if (r != NULL)
         r->ctx = m->ctx;
     return rc;

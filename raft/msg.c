@@ -21,8 +21,8 @@ static int check_entries(struct raft_node *node, const struct raft_msg *m, struc
         return malformed(node, err, "more entries than RAFT_MSG_ENTRIES_MAX", m);
     if (m->n_entries > 0 && m->entries == NULL)
         return malformed(node, err, "entries missing", m);
-    if (m->index > UINT64_MAX - 1 - m->n_entries)
-        return malformed(node, err, "index overflows", m);
+    if (m->index > RAFT_INDEX_MAX - m->n_entries)
+        return malformed(node, err, "entries beyond RAFT_INDEX_MAX", m);
     if (m->log_term > m->term)
         return malformed(node, err, "previous entry's term beyond the message term", m);
     for (uint32_t i = 0; i < m->n_entries; i++) {
@@ -47,8 +47,11 @@ static int check_shape(struct raft_node *node, const struct raft_msg *m, struct 
         return malformed(node, err, "addressed to another member", m);
     if (m->from == RAFT_ID_NONE || m->from == node->id)
         return malformed(node, err, "bad sender id", m);
-    if (m->term == 0)
-        return malformed(node, err, "term 0", m);
+    if (m->term == 0 || m->term > RAFT_TERM_MAX)
+        return malformed(node, err, "term 0 or beyond RAFT_TERM_MAX", m);
+    if (m->index > RAFT_INDEX_MAX || m->commit > RAFT_INDEX_MAX ||
+        m->reject_hint > RAFT_INDEX_MAX || m->snap.index > RAFT_INDEX_MAX)
+        return malformed(node, err, "an index beyond RAFT_INDEX_MAX", m);
     if (m->type != RAFT_MSG_APPEND && m->n_entries != 0)
         return malformed(node, err, "entries on a message that carries none", m);
     if (m->type == RAFT_MSG_APPEND)
@@ -77,9 +80,9 @@ static int stale_term(struct raft_node *node, const struct raft_msg *m, struct n
 
     if ((node->cfg.check_quorum || node->cfg.pre_vote) &&
         (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT))
-        r = raft_msg_new(node, RAFT_MSG_APPEND_RESP, m->from, true);
+        r = raft_reply_new(node, RAFT_MSG_APPEND_RESP, m->from);
     else if (m->type == RAFT_MSG_PREVOTE)
-        r = raft_msg_new(node, RAFT_MSG_PREVOTE_RESP, m->from, true);
+        r = raft_reply_new(node, RAFT_MSG_PREVOTE_RESP, m->from);
     if (r != NULL)
         r->reject = r->type == RAFT_MSG_PREVOTE_RESP;
     node->stats.refused_stale_term++;

@@ -17,7 +17,7 @@ void raft_config_default(struct raft_config *cfg, uint64_t id, uint64_t seed)
     cfg->inflight_max = 256;
     cfg->msg_bytes_max = 1u << 20;
     cfg->log_entries_max = 1u << 16;
-    cfg->log_bytes_max = 256ull << 20;
+    cfg->log_bytes_max = 64ull << 20;
     cfg->apply_batch_max = 1024;
     cfg->read_queue_max = 1024;
     cfg->learner_lag_entries_max = 1000;
@@ -86,6 +86,16 @@ full:
     return NULL;
 }
 
+struct raft_msg *raft_reply_new(struct raft_node *node, uint32_t type, uint64_t to)
+{
+    /* A reply that acknowledges no entries may leave at once, unless this
+     * step changed the term or vote it carries: then it waits for them to
+     * be durable, like every acknowledgement. */
+    bool hs_changed = node->term != node->reported_hs.term || node->vote != node->reported_hs.vote;
+
+    return raft_msg_new(node, type, to, hs_changed);
+}
+
 /* ---- role changes ---------------------------------------------------- */
 
 static void reset(struct raft_node *node, uint64_t term)
@@ -126,6 +136,7 @@ void raft_become_pre_candidate(struct raft_node *node)
 void raft_become_candidate(struct raft_node *node)
 {
     NR_ASSERT(node->role != RAFT_LEADER);
+    NR_ASSERT(node->term < RAFT_TERM_MAX); /* outside terms are bounded */
     reset(node, node->term + 1);
     node->vote = node->id;
     node->role = RAFT_CANDIDATE;
@@ -222,6 +233,18 @@ static int check_boot(const struct raft_boot *b, struct nr_err *err)
 {
     uint64_t prev_term = b->snap.term;
 
+    if (b->hard_state.term > RAFT_TERM_MAX || b->snap.index > RAFT_INDEX_MAX - b->n_entries ||
+        b->hard_state.commit > RAFT_INDEX_MAX)
+        return nr_errf(err, NR_EINVAL,
+                       "boot state: term %" PRIu64 " / snapshot index %" PRIu64 " / commit %" PRIu64
+                       " beyond the limits 2^62",
+                       b->hard_state.term, b->snap.index, b->hard_state.commit);
+    if ((b->snap.index == 0) != (b->snap.term == 0))
+        return nr_errf(err, NR_EINVAL,
+                       "boot state: snapshot at index %" PRIu64 " with term %" PRIu64
+                       "; both are 0 or neither is",
+                       b->snap.index, b->snap.term);
+
     for (uint32_t i = 0; i < b->n_entries; i++) {
         const struct raft_entry *e = &b->entries[i];
 
@@ -267,7 +290,12 @@ static int alloc_buffers(struct raft_node *node)
         node->apply == NULL || node->msg_ents == NULL || node->ready == NULL ||
         node->reads == NULL || node->infl_block == NULL)
         return NR_ENOMEM;
-    return raft_log_init(&node->log, cfg->log_entries_max, cfg->log_bytes_max);
+    if (raft_log_init(&node->log, cfg->log_entries_max, cfg->log_bytes_max) != 0)
+        return NR_ENOMEM;
+    /* Touch the window now: a page fault later would land on the poller. */
+    memset(node->log.data, 0, cfg->log_bytes_max);
+    memset(node->log.ring, 0, sizeof(node->log.ring[0]) * cfg->log_entries_max);
+    return 0;
 }
 
 static void load_boot(struct raft_node *node, const struct raft_boot *b)
@@ -561,7 +589,7 @@ uint32_t raft_progress(const struct raft_node *node, struct raft_progress_view *
         v[n++] = (struct raft_progress_view){
             .id = pr->id,
             .match_index = pr->id == node->id ? node->log.persisted : pr->match,
-            .next_index = pr->next,
+            .next_index = pr->id == node->id ? node->log.last_index + 1 : pr->next,
             .state = pr->state,
             .inflight = pr->infl_n,
             .is_learner = pr->is_learner,

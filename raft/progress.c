@@ -79,8 +79,11 @@ bool raft_prog_maybe_decr_to(struct raft_prog *pr, uint64_t rejected, uint64_t m
         pr->next = pr->match + 1;
         return true;
     }
-    /* In probe, only the answer to the probe in flight counts. */
-    if (pr->next - 1 != rejected)
+    /* In probe, only the answer to the probe in flight counts. A rejection
+     * at or below match is stale, or comes from a member whose log is
+     * shorter than it acknowledged (SPEC section 3): either way it is no
+     * reason to probe again at once; the next heartbeat answer will. */
+    if (pr->next - 1 != rejected || rejected <= pr->match)
         return false;
     uint64_t next = rejected < match_hint + 1 ? rejected : match_hint + 1;
     pr->next = next > pr->match + 1 ? next : pr->match + 1;

@@ -38,6 +38,11 @@
 #define RAFT_MSG_ENTRIES_MAX 1024  /* entries in one append message */
 #define RAFT_PROPOSE_MAX 1024      /* entries in one proposal */
 #define RAFT_ID_NONE 0             /* member IDs are non-zero */
+/* Terms and indexes from outside beyond these are refused: no real cluster
+ * reaches them, and staying far below 2^64 means term + 1 and index + n
+ * never wrap (a wrapped term would stall every election for good). */
+#define RAFT_TERM_MAX (UINT64_C(1) << 62)
+#define RAFT_INDEX_MAX (UINT64_C(1) << 62)
 
 /* ---- configuration -------------------------------------------------- */
 
@@ -306,7 +311,7 @@ struct raft_config {
 };
 
 /* Fills *cfg with defaults for id and seed: election 10 ticks, heartbeat 1,
- * 256 appends in flight, 1 MiB per message, a 64 Ki-entry / 256 MiB window,
+ * 256 appends in flight, 1 MiB per message, a 64 Ki-entry / 64 MiB window,
  * 1024 entries applied per step, 1024 queued reads, learners ready within
  * 1000 entries for 20 ticks, pre-vote and check-quorum on. */
 void raft_config_default(struct raft_config *cfg, uint64_t id, uint64_t seed);
@@ -330,10 +335,16 @@ struct raft_boot {
 
 struct raft_node;
 
-/* Creates a node, allocating everything it will ever use. 0, or NR_EINVAL
- * (the sentence names the field) for a bad config or a boot state that
+/* Creates a node, allocating (and touching, so the poller never takes a
+ * page fault on it) everything it will ever use. 0, or NR_EINVAL (the
+ * sentence names the field) for a bad config or a boot state that
  * contradicts itself (entries not contiguous with the snapshot, terms going
- * down, a vote for a non-member), NR_ENOMEM. */
+ * down or beyond the hard state's, a snapshot at an index with term 0,
+ * values beyond RAFT_TERM_MAX / RAFT_INDEX_MAX), NR_ENOMEM. A commit index
+ * beyond the log is clamped and counted (clamped_commit): a batch that
+ * carried the hard state may have lost its entries in a torn tail, and what
+ * was committed is held by a majority; telling that apart from a member
+ * that lost acknowledged entries is the storage layer's job. */
 int raft_create(const struct raft_config *cfg, const struct raft_boot *boot,
                 struct raft_node **out, struct nr_err *err);
 void raft_destroy(struct raft_node *node);

@@ -172,6 +172,9 @@ bool raft_promotable(const struct raft_node *node);
 /* A zeroed message from this node in send_now or send_after_sync, or NULL
  * (counted) when the output array is full; callers skip the send then. */
 struct raft_msg *raft_msg_new(struct raft_node *node, uint32_t type, uint64_t to, bool after_sync);
+/* A reply that acknowledges nothing durable (heartbeat answers, pre-votes,
+ * rejections): send_now unless this step changed term or vote. */
+struct raft_msg *raft_reply_new(struct raft_node *node, uint32_t type, uint64_t to);
 void raft_become_follower(struct raft_node *node, uint64_t term, uint64_t lead);
 void raft_become_pre_candidate(struct raft_node *node);
 void raft_become_candidate(struct raft_node *node);

@@ -107,8 +107,6 @@ static void check_conf_refusals(void)
     REFUSE_BOOT(log_entries[4].term = 1, "terms going down");
     REFUSE_BOOT(b.hard_state.term = 1, "log term 2 above the hard state's term 1");
     REFUSE_BOOT((b.snap.index = 4, b.snap.term = 3), "entries below their snapshot's term");
-    REFUSE_BOOT(b.hard_state.vote = 9, "a vote for a non-member");
-    REFUSE_BOOT(b.hard_state.commit = 6, "commit 6 beyond the last index 5");
     REFUSE_BOOT(b.applied_index = 9, "applied 9 beyond the log");
     REFUSE_BOOT((b.n_entries = 0, b.snap.index = 5, b.snap.term = 0, b.applied_index = 5,
                  b.hard_state.commit = 5),
@@ -143,6 +141,32 @@ static void check_good_boots(void)
                "terms 2@1 3@2 5@2, none at 6");
     UNIT_CHECK(st.conf.n_voters == 3, "three voters (got %u)", st.conf.n_voters);
     raft_destroy(node);
+
+    /* Accepted on purpose (raft.h): a vote for a member since removed is a
+     * legal history, and a commit index beyond the log (the batch that
+     * carried it lost its entries in a torn tail) is clamped and counted. */
+    good_boot(&b);
+    b.hard_state.vote = 9;
+    rc = raft_create(&cfg, &b, &node, &err);
+    if (UNIT_CHECK(rc == 0, "a vote for a removed member is kept: %s", nr_code_name(rc))) {
+        raft_status(node, &st);
+        UNIT_CHECK(st.hard_state.vote == 9, "vote 9 kept (got %" PRIu64 ")", st.hard_state.vote);
+        raft_destroy(node);
+    }
+    good_boot(&b);
+    b.hard_state.commit = 6;
+    rc = raft_create(&cfg, &b, &node, &err);
+    if (UNIT_CHECK(rc == 0, "commit beyond the log boots: %s", nr_code_name(rc))) {
+        struct raft_stats stats;
+
+        raft_status(node, &st);
+        raft_stats(node, &stats);
+        UNIT_CHECK(st.hard_state.commit == 5, "commit 6 clamped to the last index 5 (got %" PRIu64 ")",
+                   st.hard_state.commit);
+        UNIT_CHECK(stats.clamped_commit == 1, "the clamp is counted (got %" PRIu64 ")",
+                   stats.clamped_commit);
+        raft_destroy(node);
+    }
 
     /* A restart after a snapshot at 10@2: entries 11@2 12@3. */
     memset(&b, 0, sizeof(b));
@@ -191,8 +215,10 @@ static void check_defaults(void)
     UNIT_CHECK(cfg.id == 5 && cfg.seed == 99 && cfg.bugs == 0, "id, seed set; bugs 0");
     UNIT_CHECK(cfg.election_ticks == 10 && cfg.heartbeat_ticks == 1, "election 10, heartbeat 1");
     UNIT_CHECK(cfg.inflight_max == 256 && cfg.msg_bytes_max == (1u << 20), "256 in flight, 1 MiB");
-    UNIT_CHECK(cfg.log_entries_max == 65536 && cfg.log_bytes_max == (256ull << 20),
-               "64 Ki entries, 256 MiB window");
+    UNIT_CHECK(cfg.log_entries_max == 65536 && cfg.log_bytes_max == (64ull << 20),
+               "64 Ki entries, 64 MiB window");
+    UNIT_CHECK(cfg.learner_lag_entries_max == 1000 && cfg.learner_ready_ticks == 20,
+               "learners ready within 1000 entries for 20 ticks");
     UNIT_CHECK(cfg.apply_batch_max == 1024 && cfg.read_queue_max == 1024, "1024 apply, 1024 reads");
     UNIT_CHECK(cfg.pre_vote && cfg.check_quorum, "pre-vote and check-quorum on");
 }
