@@ -419,6 +419,12 @@ void raft_status(const struct raft_node *node, struct raft_status *st);
 void raft_stats(const struct raft_node *node, struct raft_stats *stats);
 /* Fills up to max views (leader only; 0 elsewhere); returns how many. */
 uint32_t raft_progress(const struct raft_node *node, struct raft_progress_view *v, uint32_t max);
+/* Leader only: 0 when learner id is ready for promotion (SPEC section 2
+ * rule 4), else NR_EREFUSED with the figures ("refused: learner ... is 5230
+ * entries behind the leader ...; promotion needs at most 1000"),
+ * NR_ENOTLEADER or NR_EUNKNOWN. The control layer asks before proposing a
+ * promotion; --force skips the question, not the core's other rules. */
+int raft_check_ready(const struct raft_node *node, uint64_t id, struct nr_err *err);
 /* The term of the entry at index, 0 when not in the window or snapshot. */
 uint64_t raft_term_at(const struct raft_node *node, uint64_t index);
 
