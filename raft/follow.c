@@ -132,6 +132,9 @@ int raft_handle_snapshot(struct raft_node *node, const struct raft_msg *m, struc
         return 0;
     }
     raft_log_restore(log, s->index, s->term);
+    /* Entries handed out earlier in this step are inside the snapshot,
+     * which replaces the state machine: they are not to be applied. */
+    node->n_apply = 0;
     node->snap = *s;
     raft_conf_load(node, &s->conf, s->index);
     node->conf_changed = true;

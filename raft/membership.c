@@ -111,6 +111,7 @@ void raft_conf_apply_entry(struct raft_node *node, const struct raft_entry *e)
     }
     hist_push(node, e->index);
     prs_sync(node);
+    node->stats.conf_applied++;
     node->conf_changed = true;
     node->conf_changed_index = e->index;
 }

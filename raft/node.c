@@ -405,6 +405,7 @@ static void collect_apply(struct raft_node *node)
 {
     struct raft_log *log = &node->log;
     uint64_t hi = log->committed < log->persisted ? log->committed : log->persisted;
+    uint64_t changes = node->stats.conf_applied;
 
     while (log->applying < hi && node->n_apply < node->cfg.apply_batch_max) {
         const struct raft_entry *e = raft_log_entry(log, ++log->applying);
@@ -415,7 +416,7 @@ static void collect_apply(struct raft_node *node)
         if (e->type == RAFT_ENTRY_CONF)
             raft_conf_apply_entry(node, e);
     }
-    if (node->conf_changed)
+    if (node->stats.conf_applied != changes)
         raft_conf_after_apply(node);
 }
 
@@ -538,6 +539,9 @@ int raft_step(struct raft_node *node, const struct raft_input *in, struct raft_o
         err->code = 0;
         err->msg[0] = '\0';
     }
+    /* Committed entries first: a member that just booted acts on its
+     * founding configuration (entries 1..N) from its first input on. */
+    collect_apply(node);
     rc = step_input(node, in, err);
     out_end(node, out);
     return rc;

@@ -273,7 +273,8 @@ struct raft_output {
     const struct raft_snap_meta *install; /* install this snapshot (its bytes
                                          came with the RAFT_MSG_SNAPSHOT), then
                                          persist it with the batch; or NULL */
-    struct raft_entries apply;        /* committed, durable here, in order */
+    struct raft_entries apply;        /* committed, durable here, in order;
+                                         after the install, if any */
     struct raft_reads reads;          /* confirmed ReadIndex requests */
     uint64_t snap_wanted_for;         /* a follower needs a snapshot (the
                                          RAFT_MSG_SNAPSHOT in send_now names
@@ -411,6 +412,7 @@ struct raft_stats {
     uint64_t refused_busy;
     uint64_t refused_conflict;    /* an append contradicting the committed log */
     uint64_t refused_conf;        /* a committed change the configuration refused */
+    uint64_t conf_applied;        /* configuration changes applied */
     uint64_t out_full;            /* a message not emitted: output array full */
     uint64_t msgs_stepped;
 };
