@@ -19,7 +19,10 @@ void raft_learners_tick(struct raft_node *node)
 {
     for (uint32_t i = 0; i < node->n_prs; i++) {
         struct raft_prog *pr = &node->prs[i];
-        bool within = lag_of(node, pr) <= node->cfg.learner_lag_entries_max;
+        /* A member not heard from in this leadership (match 0) has shown
+         * nothing: its lag is unknown, not small. */
+        bool within = (pr->id == node->id || pr->match > 0) &&
+                      lag_of(node, pr) <= node->cfg.learner_lag_entries_max;
 
         if (within && !pr->in_bound) {
             pr->in_bound = true;

@@ -56,6 +56,47 @@ static void prs_sync(struct raft_node *node)
     }
 }
 
+bool raft_was_removed(const struct raft_node *node, uint64_t id)
+{
+    for (uint32_t i = 0; i < node->n_removed; i++)
+        if (node->removed[i] == id)
+            return true;
+    return false;
+}
+
+/* Remembers the members a change removed (SPEC section 2 rule 10: peers
+ * refuse a removed member's messages) and forgets those it added again. A
+ * bounded list: the oldest names fall out first. */
+static void note_removed(struct raft_node *node, const struct raft_conf *before)
+{
+    const struct raft_conf *after = &node->members.conf;
+
+    for (uint32_t i = 0; i < node->n_removed;) {
+        if (raft_conf_has_member(after, node->removed[i]))
+            node->removed[i] = node->removed[--node->n_removed];
+        else
+            i++;
+    }
+    const uint64_t *lists[4] = {before->voters, before->voters_outgoing, before->learners,
+                                before->learners_next};
+    uint32_t counts[4] = {before->n_voters, before->n_voters_outgoing, before->n_learners,
+                          before->n_learners_next};
+    for (uint32_t l = 0; l < 4; l++) {
+        for (uint32_t i = 0; i < counts[l]; i++) {
+            uint64_t id = lists[l][i];
+
+            if (raft_conf_has_member(after, id) || raft_was_removed(node, id))
+                continue;
+            if (node->n_removed == RAFT_REMOVED_MAX) {
+                memmove(&node->removed[0], &node->removed[1],
+                        sizeof(node->removed[0]) * (RAFT_REMOVED_MAX - 1));
+                node->n_removed--;
+            }
+            node->removed[node->n_removed++] = id;
+        }
+    }
+}
+
 static void hist_push(struct raft_node *node, uint64_t index)
 {
     if (node->n_conf_hist == RAFT_CONF_HIST) {
@@ -90,6 +131,7 @@ int raft_conf_at(const struct raft_node *node, uint64_t index, struct raft_conf 
 void raft_conf_apply_entry(struct raft_node *node, const struct raft_entry *e)
 {
     struct raft_conf_change cc;
+    struct raft_conf before = node->members.conf;
     struct nr_err err;
     bool check_one_voter = true;
 
@@ -111,6 +153,7 @@ void raft_conf_apply_entry(struct raft_node *node, const struct raft_entry *e)
     }
     hist_push(node, e->index);
     prs_sync(node);
+    note_removed(node, &before);
     node->stats.conf_applied++;
     node->conf_changed = true;
     node->conf_changed_index = e->index;

@@ -70,6 +70,36 @@ static int check_shape(struct raft_node *node, const struct raft_msg *m, struct 
     return 0;
 }
 
+/* Who may talk to us. A member this node saw removed: never (SPEC section 2
+ * rule 10). A member of our configuration: always. Anyone else is refused,
+ * except a leader's messages with a newer term (or our term, from the leader
+ * we follow or while we know none): a configuration takes effect when applied, so a member that
+ * lags follows a leader added by entries it has not applied yet, and only
+ * a leader can bring it up to date. A joining member with no configuration
+ * yet takes messages from anyone; it cannot campaign, so it risks nothing. */
+static int check_sender(struct raft_node *node, const struct raft_msg *m, struct nr_err *err)
+{
+    bool leader_msg = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
+                      m->type == RAFT_MSG_SNAPSHOT;
+
+    if (raft_was_removed(node, m->from)) {
+        node->stats.refused_unknown_sender++;
+        return nr_errf(err, NR_EUNKNOWN,
+                       "%s from %016" PRIx64 " refused: that member was removed from the cluster",
+                       raft_msg_type_name(m->type), m->from);
+    }
+    if (!raft_configured(node) || raft_conf_has_member(&node->members.conf, m->from))
+        return 0;
+    if (leader_msg &&
+        (m->term > node->term || (m->term == node->term && (node->lead == RAFT_ID_NONE ||
+                                                            node->lead == m->from))))
+        return 0;
+    node->stats.refused_unknown_sender++;
+    return nr_errf(err, NR_EUNKNOWN,
+                   "%s from %016" PRIx64 " refused: not a member of the configuration",
+                   raft_msg_type_name(m->type), m->from);
+}
+
 /* A message from an older term. Its sender may be a leader that was cut
  * off and must learn the current term, or a node whose term ran ahead in a
  * partition while pre-vote and check-quorum keep it from advancing ours:
@@ -169,14 +199,8 @@ int raft_step_msg(struct raft_node *node, const struct raft_msg *m, struct nr_er
     }
     if ((rc = check_shape(node, m, err)) != 0)
         return rc;
-    /* A joining member with no configuration yet takes its first messages
-     * from whoever leads; it cannot campaign, so it risks nothing. */
-    if (raft_configured(node) && !raft_conf_has_member(&node->members.conf, m->from)) {
-        node->stats.refused_unknown_sender++;
-        return nr_errf(err, NR_EUNKNOWN,
-                       "%s from %016" PRIx64 " refused: not a member of the configuration",
-                       raft_msg_type_name(m->type), m->from);
-    }
+    if ((rc = check_sender(node, m, err)) != 0)
+        return rc;
     node->stats.msgs_stepped++;
     if (m->term < node->term)
         return stale_term(node, m, err);

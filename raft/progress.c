@@ -18,6 +18,7 @@ void raft_prog_reset(struct raft_prog *pr, uint64_t next)
     pr->recent_active = false;
     pr->vote = 0;
     pr->read_ack = 0;
+    pr->in_bound = false; /* readiness is measured anew by each leader */
     infl_reset(pr);
 }
 

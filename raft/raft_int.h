@@ -96,6 +96,7 @@ const char *raft_prog_state_name(uint32_t state);
 /* ---- the node ---------------------------------------------------------- */
 
 #define RAFT_CONF_HIST 8
+#define RAFT_REMOVED_MAX 64
 
 struct raft_read_req {
     uint64_t ctx;
@@ -118,6 +119,8 @@ struct raft_node {
         struct raft_conf conf;
     } conf_hist[RAFT_CONF_HIST];    /* for the snapshots' configuration */
     uint32_t n_conf_hist;
+    uint64_t removed[RAFT_REMOVED_MAX]; /* members seen removed, oldest first */
+    uint32_t n_removed;
     bool conf_changed;              /* in this step */
     uint64_t conf_changed_index;
     struct raft_snap_meta snap; /* the last compaction point */
@@ -191,6 +194,7 @@ int raft_conf_check_proposal(struct raft_node *node, const struct raft_input *in
                              struct nr_err *err);
 int raft_conf_at(const struct raft_node *node, uint64_t index, struct raft_conf *out);
 bool raft_configured(const struct raft_node *node);
+bool raft_was_removed(const struct raft_node *node, uint64_t id);
 /* After every step: the leader's automatic leave of a joint configuration. */
 void raft_conf_step_end(struct raft_node *node);
 

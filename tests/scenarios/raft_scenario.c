@@ -17,7 +17,12 @@
  *   cluster voters=(1,2,3) [learners=(4)] [seed=N] [election=N] [heartbeat=N]
  *           [prevote=B] [checkquorum=B] [inflight=N] [msg-bytes=N]
  *           [log-entries=N] [log-bytes=N] [apply-batch=N] [read-queue=N]
- *           [leader=ID]          fresh nodes; leader= elects ID quietly
+ *           [learner-lag=N] [learner-ready=N] [bootstrap=snapshot|entries]
+ *           [leader=ID]          fresh nodes; leader= elects ID quietly;
+ *                                the founding configuration is in the
+ *                                snapshot metadata at index 0, or (entries)
+ *                                entries 1..N at term 1, committed (SPEC
+ *                                section 2 rule 8)
  *   tick IDS|all [n=K]           IDS: 1 or 1,2,3
  *   campaign ID                  tick until the election timeout fires
  *   deliver [from=ID] [to=ID]    deliver what is queued now (one round)
@@ -33,6 +38,18 @@
  *   partition 1 | 2,3            heal
  *   sync-mode ID manual|auto     sync ID
  *   status [ID]    log [ID]    stats [ID]
+ * Membership (scen_cmds_conf.c):
+ *   add-node ID                  a joining member: empty configuration
+ *   conf ID simple|joint|leave [autoleave=B] [vN|lN|rN|uN ...]
+ *                                propose a change: add voter (or promote),
+ *                                add learner (or demote), remove, update
+ *   ready ID LEARNER             raft_check_ready()'s verdict and sentence
+ *   progress ID                  the leader's view: lag, in_bound_ticks, ready
+ * Once a cluster was made with learners= or bootstrap=entries, or ran a
+ * membership command, `status` prints each node's configuration
+ * (`conf voters=(1,2,4)&&(1,2,3) learners=(5) learners_next=(3) autoleave`,
+ * outgoing half after &&) and a step that applies one prints
+ * `N: conf ... index=I`; files written before membership print neither.
  * Messages print as `1->2 APPEND term=.. index=.. ...`, with `[after sync]`
  * when they came out of send_after_sync; what a step caused is indented.
  *

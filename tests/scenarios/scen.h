@@ -22,7 +22,10 @@
 
 #define SCEN_NODES_MAX 16     /* member IDs 1..16 */
 #define SCEN_LOG_MAX 4096     /* entries per node's simulated WAL, and highest index */
-#define SCEN_DATA_MAX 32      /* bytes of one scenario entry's data */
+#define SCEN_DATA_MAX 32      /* bytes of one proposed entry's data */
+/* bytes the simulated WAL keeps per entry: a configuration change with the
+ * most items (raft_cc_encode) is longer than any proposed data */
+#define SCEN_ENTRY_BYTES_MAX RAFT_CC_WIRE_MAX
 #define SCEN_NET_MAX 4096     /* messages queued in the network at once */
 #define SCEN_FOLLOWUPS_MAX 64 /* persisted/applied steps after one input */
 
@@ -49,7 +52,7 @@ struct scen_entry {
     uint64_t index;
     uint32_t type;
     uint32_t len;
-    uint8_t data[SCEN_DATA_MAX];
+    uint8_t data[SCEN_ENTRY_BYTES_MAX];
 };
 
 /* One node's WAL: hard state, last snapshot and the entries after it. */
@@ -94,6 +97,7 @@ struct scen_node {
     struct raft_node *raft; /* NULL while crashed */
     struct raft_config cfg;
     struct raft_conf boot_conf; /* the bootstrap configuration (wipe=true) */
+    bool is_boot_entries;       /* ... written as entries 1..N (bootstrap=entries) */
     struct scen_store wal;      /* written, maybe not yet durable */
     struct scen_store durable;  /* what survives a crash */
     bool is_sync_manual;        /* durable only on `sync` */
@@ -109,6 +113,7 @@ struct scen_node {
     uint64_t shown_term;
     uint64_t shown_vote;
     uint64_t shown_leader;
+    struct raft_conf shown_conf; /* the configuration last printed or booted */
 };
 
 /* One entry the cluster has seen applied at an index: every node must apply
@@ -130,6 +135,15 @@ struct scen_cluster {
     uint64_t last_propose_index;
     uint64_t last_propose_term;
     uint64_t last_leader_id;
+    /* what `add-node` gives a new member: the `cluster` command's config
+     * (id and seed replaced) and seed */
+    struct raft_config base_cfg;
+    uint64_t seed;
+    /* set by `cluster` with learners= or bootstrap=entries and by the
+     * membership commands: `status` prints each node's configuration, and a
+     * step that applies one prints it (the files written before membership
+     * print neither) */
+    bool is_conf_shown;
 };
 
 void scen_cluster_init(struct scen_cluster *c, struct scen_buf *out);
@@ -183,6 +197,15 @@ const char *scen_role_name(uint32_t role);
 bool scen_msg_type_parse(const char *s, uint32_t *type);
 void scen_print_msg(struct scen_buf *b, const struct raft_msg *m);
 void scen_print_status(struct scen_buf *b, const struct raft_node *raft);
+/* scen_print_status, with a `  conf ...` line after the first when is_conf_shown. */
+void scen_print_status_ex(struct scen_buf *b, const struct raft_node *raft, bool is_conf_shown);
+/* voters=(1,2,3) or voters=(1,2,4)&&(1,2,3) when joint, then learners=(..),
+ * learners_next=(..) and autoleave when present; IDs sorted. */
+void scen_print_conf(struct scen_buf *b, const struct raft_conf *conf);
+bool scen_conf_equal(const struct raft_conf *a, const struct raft_conf *b);
+/* A RAFT_ENTRY_CONF entry's data as the `conf` command's words:
+ * "simple l4", "joint autoleave v4 r3", "leave", or "undecodable". */
+void scen_print_cc(struct scen_buf *b, const uint8_t *data, uint32_t len);
 void scen_print_stats(struct scen_buf *b, const struct raft_node *raft);
 void scen_print_log(struct scen_buf *b, const struct raft_node *raft);
 

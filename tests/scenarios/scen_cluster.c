@@ -65,6 +65,7 @@ static void remember_shown(struct scen_node *n)
     n->shown_term = st.hard_state.term;
     n->shown_vote = st.hard_state.vote;
     n->shown_leader = st.leader_id;
+    n->shown_conf = st.conf;
 }
 
 void scen_show_state(struct scen_cluster *c, struct scen_node *n)
@@ -166,6 +167,11 @@ static void print_entry_brief(struct scen_buf *b, const struct raft_entry *e)
         scen_printf(b, " noop");
         return;
     }
+    if (e->type == RAFT_ENTRY_CONF) {
+        scen_printf(b, " conf ");
+        scen_print_cc(b, e->data, e->len);
+        return;
+    }
     if (e->type != RAFT_ENTRY_NORMAL) {
         scen_printf(b, " type=%u", e->type);
         return;
@@ -260,6 +266,21 @@ static void install_snapshot(struct scen_cluster *c, struct scen_node *n,
     n->digest_at[meta->index] = via->snap_digest;
 }
 
+/* A configuration applied in this step (SPEC section 2 rule 3), or installed
+ * with a snapshot. Printed once the cluster shows configurations, and
+ * always when it differs from the one this node last showed. */
+static void show_conf(struct scen_cluster *c, struct scen_node *n, const struct raft_output *out)
+{
+    if (out->conf == NULL)
+        return;
+    if (c->is_conf_shown || !scen_conf_equal(out->conf, &n->shown_conf)) {
+        scen_printf(c->out, "%s%" PRIu64 ": conf ", c->indent, n->id);
+        scen_print_conf(c->out, out->conf);
+        scen_printf(c->out, " index=%" PRIu64 "\n", out->conf_index);
+    }
+    n->shown_conf = *out->conf;
+}
+
 static void handle_output(struct scen_cluster *c, struct scen_node *n,
                           const struct raft_output *out, const struct scen_msg *via)
 {
@@ -284,6 +305,7 @@ static void handle_output(struct scen_cluster *c, struct scen_node *n,
     for (uint32_t i = 0; i < out->send_after_sync.n; i++)
         scen_net_enqueue(c, n, &out->send_after_sync.v[i], true);
     apply_entries(c, n, &out->apply);
+    show_conf(c, n, out);
     for (uint32_t i = 0; i < out->reads.n; i++)
         scen_printf(c->out, "%s%" PRIu64 ": read ctx=%" PRIu64 " index=%" PRIu64 "\n", c->indent,
                     n->id, out->reads.v[i].ctx, out->reads.v[i].index);

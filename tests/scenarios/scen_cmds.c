@@ -1,7 +1,8 @@
 /* scen_cmds.c - the scenario commands that shape the cluster and move time
  * and messages: cluster, tick, campaign, deliver, stabilize, drop, queue,
  * partition, heal, crash, restart, sync-mode, sync. The commands that step
- * inputs into one node are in scen_cmds_input.c. */
+ * inputs into one node are in scen_cmds_input.c, the membership commands
+ * in scen_cmds_conf.c. */
 #include "scen_cmds.h"
 #include "scen_args.h"
 
@@ -15,6 +16,7 @@
 /* ---- cluster ------------------------------------------------------------- */
 
 struct cluster_opts {
+    bool is_boot_entries;
     uint64_t voters[RAFT_VOTERS_MAX];
     uint64_t learners[RAFT_LEARNERS_MAX];
     uint32_t n_voters;
@@ -64,6 +66,7 @@ static int cluster_parse(struct scen_args *a, struct cluster_opts *o, struct sce
 {
     struct raft_config *cfg = &o->base;
     uint64_t heartbeat = 1;
+    const char *bootstrap = scen_arg_value(a, "bootstrap"); /* marks it used */
 
     memset(o, 0, sizeof(*o));
     o->seed = 1;
@@ -85,14 +88,56 @@ static int cluster_parse(struct scen_args *a, struct cluster_opts *o, struct sce
         scen_arg_u64(a, "log-bytes", &cfg->log_bytes_max, b) < 0 ||
         read_u32(a, "apply-batch", &cfg->apply_batch_max, b) != 0 ||
         read_u32(a, "read-queue", &cfg->read_queue_max, b) != 0 ||
+        scen_arg_u64(a, "learner-lag", &cfg->learner_lag_entries_max, b) < 0 ||
+        read_u32(a, "learner-ready", &cfg->learner_ready_ticks, b) != 0 ||
         scen_args_check_used(a, 1, b) != 0)
         return -1;
+    if (bootstrap != NULL && strcmp(bootstrap, "entries") != 0 &&
+        strcmp(bootstrap, "snapshot") != 0) {
+        scen_printf(b, "error: bootstrap=%s is not entries or snapshot\n", bootstrap);
+        return -1;
+    }
+    o->is_boot_entries = bootstrap != NULL && strcmp(bootstrap, "entries") == 0;
     cfg->heartbeat_ticks = (uint32_t)heartbeat;
     if (o->n_voters == 0) {
         scen_printf(b, "error: cluster needs voters=(...)\n");
         return -1;
     }
     return 0;
+}
+
+/* A fresh data directory with the founding configuration: in the
+ * snapshot's metadata at index 0, or (bootstrap=entries, SPEC section 2
+ * rule 8) as RAFT_ENTRY_CONF entries 1..N at term 1, committed, one
+ * `simple vN` per voter then one `simple lN` per learner. */
+static void boot_store(struct scen_node *n)
+{
+    const struct raft_conf *conf = &n->boot_conf;
+    struct scen_store *d = &n->durable;
+
+    memset(&d->hs, 0, sizeof(d->hs));
+    memset(&d->snap, 0, sizeof(d->snap));
+    d->snap_digest = 0;
+    d->n_log = 0;
+    if (!n->is_boot_entries) {
+        d->snap.conf = *conf;
+        return;
+    }
+    for (uint32_t i = 0; i < conf->n_voters + conf->n_learners; i++) {
+        struct raft_conf_change cc = {.kind = RAFT_CC_SIMPLE, .n_items = 1};
+        struct scen_entry *e = &d->log[d->n_log];
+        uint8_t buf[RAFT_CC_WIRE_MAX];
+
+        cc.items[0].op = i < conf->n_voters ? RAFT_CC_ADD_VOTER : RAFT_CC_ADD_LEARNER;
+        cc.items[0].id = i < conf->n_voters ? conf->voters[i] : conf->learners[i - conf->n_voters];
+        e->len = raft_cc_encode(&cc, buf);
+        memcpy(e->data, buf, e->len); /* within SCEN_ENTRY_BYTES_MAX */
+        e->term = 1;
+        e->index = ++d->n_log;
+        e->type = RAFT_ENTRY_CONF;
+    }
+    d->hs.term = 1;
+    d->hs.commit = d->n_log;
 }
 
 /* Campaigns then stabilizes without printing; the leader must win. */
@@ -128,6 +173,9 @@ static void cmd_cluster(struct scen_cluster *c, struct scen_args *a)
         return;
     scen_cluster_free(c);
     scen_cluster_init(c, out);
+    c->base_cfg = o.base;
+    c->seed = o.seed;
+    c->is_conf_shown = o.n_learners > 0 || o.is_boot_entries;
     struct raft_conf conf;
     memset(&conf, 0, sizeof(conf));
     memcpy(conf.voters, o.voters, o.n_voters * sizeof(o.voters[0]));
@@ -150,8 +198,9 @@ static void cmd_cluster(struct scen_cluster *c, struct scen_args *a)
         scen_store_init(&n->wal);
         scen_store_init(&n->durable);
         n->digest_at = scen_xcalloc(SCEN_LOG_MAX + 1, sizeof(n->digest_at[0]));
-        n->durable.snap.conf = conf;
         n->boot_conf = conf;
+        n->is_boot_entries = o.is_boot_entries;
+        boot_store(n);
     }
     for (uint64_t id = 1; id <= SCEN_NODES_MAX; id++)
         if (c->nodes[id].is_member && scen_node_boot(c, &c->nodes[id]) != 0)
@@ -377,13 +426,8 @@ static void cmd_restart(struct scen_cluster *c, struct scen_args *a)
         scen_printf(c->out, "error: %" PRIu64 " is running; crash it first\n", n->id);
         return;
     }
-    if (is_wipe) {
-        memset(&n->durable.hs, 0, sizeof(n->durable.hs));
-        memset(&n->durable.snap, 0, sizeof(n->durable.snap));
-        n->durable.snap.conf = n->boot_conf;
-        n->durable.snap_digest = 0;
-        n->durable.n_log = 0;
-    }
+    if (is_wipe)
+        boot_store(n);
     if (scen_node_boot(c, n) != 0)
         return;
     scen_store_last(&n->durable, &last, &last_term);
@@ -463,7 +507,7 @@ void scen_run_command(struct scen_cluster *c, const char *line)
         cmd_sync_mode(c, &a);
     else if (strcmp(cmd, "sync") == 0)
         cmd_sync(c, &a);
-    else if (!scen_run_input_command(c, &a))
+    else if (!scen_run_input_command(c, &a) && !scen_run_conf_command(c, &a))
         scen_printf(c->out, "error: unknown command %s\n", cmd);
     if (c->out->len == before)
         scen_printf(c->out, "ok\n");

@@ -253,8 +253,24 @@ static void cmd_inject(struct scen_cluster *c, struct scen_args *a)
 
 /* ---- observation -------------------------------------------------------------- */
 
+/* status, with the configuration once the cluster shows it. */
+static void print_status(struct scen_cluster *c, const struct raft_node *raft)
+{
+    scen_print_status_ex(c->out, raft, c->is_conf_shown);
+}
+
+static void print_log(struct scen_cluster *c, const struct raft_node *raft)
+{
+    scen_print_log(c->out, raft);
+}
+
+static void print_stats(struct scen_cluster *c, const struct raft_node *raft)
+{
+    scen_print_stats(c->out, raft);
+}
+
 static void cmd_observe(struct scen_cluster *c, struct scen_args *a,
-                        void (*print)(struct scen_buf *b, const struct raft_node *raft))
+                        void (*print)(struct scen_cluster *, const struct raft_node *))
 {
     uint64_t id;
 
@@ -265,13 +281,13 @@ static void cmd_observe(struct scen_cluster *c, struct scen_args *a,
             if (c->nodes[id].raft == NULL)
                 scen_printf(c->out, "%" PRIu64 ": down\n", id);
             else
-                print(c->out, c->nodes[id].raft);
+                print(c, c->nodes[id].raft);
         }
         return;
     }
     struct scen_node *n = node_arg(c, a);
     if (n != NULL && scen_args_check_used(a, 2, c->out) == 0)
-        print(c->out, n->raft);
+        print(c, n->raft);
 }
 
 bool scen_run_input_command(struct scen_cluster *c, struct scen_args *a)
@@ -289,11 +305,11 @@ bool scen_run_input_command(struct scen_cluster *c, struct scen_args *a)
     else if (strcmp(cmd, "inject") == 0)
         cmd_inject(c, a);
     else if (strcmp(cmd, "status") == 0)
-        cmd_observe(c, a, scen_print_status);
+        cmd_observe(c, a, print_status);
     else if (strcmp(cmd, "log") == 0)
-        cmd_observe(c, a, scen_print_log);
+        cmd_observe(c, a, print_log);
     else if (strcmp(cmd, "stats") == 0)
-        cmd_observe(c, a, scen_print_stats);
+        cmd_observe(c, a, print_stats);
     else
         return false;
     return true;

@@ -206,12 +206,25 @@ void scen_print_msg(struct scen_buf *b, const struct raft_msg *m)
 
 /* ---- observation ---------------------------------------------------------- */
 
+static int compare_views(const void *a, const void *b)
+{
+    uint64_t x = ((const struct raft_progress_view *)a)->id;
+    uint64_t y = ((const struct raft_progress_view *)b)->id;
+
+    return x < y ? -1 : x > y;
+}
+
+/* By member ID: the core's order follows its records, which a removal
+ * reorders. */
 static void print_progress(struct scen_buf *b, const struct raft_node *raft)
 {
     struct raft_progress_view v[RAFT_MEMBERS_MAX];
     uint32_t n = raft_progress(raft, v, RAFT_MEMBERS_MAX);
 
-    for (uint32_t i = 0; i < n && i < RAFT_MEMBERS_MAX; i++) {
+    if (n > RAFT_MEMBERS_MAX)
+        n = RAFT_MEMBERS_MAX;
+    qsort(v, n, sizeof(v[0]), compare_views);
+    for (uint32_t i = 0; i < n; i++) {
         scen_printf(b, "  %" PRIu64 ": match=%" PRIu64 " next=%" PRIu64 " %s", v[i].id,
                     v[i].match_index, v[i].next_index, progress_state_name(v[i].state));
         if (v[i].inflight != 0)
@@ -222,7 +235,7 @@ static void print_progress(struct scen_buf *b, const struct raft_node *raft)
     }
 }
 
-void scen_print_status(struct scen_buf *b, const struct raft_node *raft)
+void scen_print_status_ex(struct scen_buf *b, const struct raft_node *raft, bool is_conf_shown)
 {
     struct raft_status st;
 
@@ -237,8 +250,112 @@ void scen_print_status(struct scen_buf *b, const struct raft_node *raft)
     if (st.transfer_target != 0)
         scen_printf(b, " transfer=%" PRIu64, st.transfer_target);
     scen_printf(b, "\n");
+    if (is_conf_shown) {
+        scen_printf(b, "  conf ");
+        scen_print_conf(b, &st.conf);
+        if (st.role == RAFT_LEADER && st.pending_conf_index > st.applied_index)
+            scen_printf(b, " pending=%" PRIu64, st.pending_conf_index);
+        scen_printf(b, "%s\n", st.is_member ? "" : " (not a member)");
+    }
     if (st.role == RAFT_LEADER)
         print_progress(b, raft);
+}
+
+void scen_print_status(struct scen_buf *b, const struct raft_node *raft)
+{
+    scen_print_status_ex(b, raft, false);
+}
+
+/* ---- configurations ----------------------------------------------------- */
+
+static int compare_ids(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* (1,2,3), sorted; n is at most RAFT_VOTERS_MAX (learner lists are shorter). */
+static void print_ids(struct scen_buf *b, const uint64_t *ids, uint32_t n)
+{
+    uint64_t sorted[RAFT_VOTERS_MAX];
+
+    if (n > RAFT_VOTERS_MAX)
+        n = RAFT_VOTERS_MAX;
+    memcpy(sorted, ids, n * sizeof(ids[0]));
+    qsort(sorted, n, sizeof(sorted[0]), compare_ids);
+    scen_printf(b, "(");
+    for (uint32_t i = 0; i < n; i++)
+        scen_printf(b, "%s%" PRIu64, i ? "," : "", sorted[i]);
+    scen_printf(b, ")");
+}
+
+void scen_print_conf(struct scen_buf *b, const struct raft_conf *conf)
+{
+    scen_printf(b, "voters=");
+    print_ids(b, conf->voters, conf->n_voters);
+    if (conf->n_voters_outgoing > 0) {
+        scen_printf(b, "&&");
+        print_ids(b, conf->voters_outgoing, conf->n_voters_outgoing);
+    }
+    if (conf->n_learners > 0) {
+        scen_printf(b, " learners=");
+        print_ids(b, conf->learners, conf->n_learners);
+    }
+    if (conf->n_learners_next > 0) {
+        scen_printf(b, " learners_next=");
+        print_ids(b, conf->learners_next, conf->n_learners_next);
+    }
+    if (conf->auto_leave)
+        scen_printf(b, " autoleave");
+}
+
+/* Whether a's n IDs are b's m IDs, in any order (neither has duplicates). */
+static bool same_set(const uint64_t *a, uint32_t n, const uint64_t *b, uint32_t m)
+{
+    if (n != m)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        bool is_found = false;
+        for (uint32_t j = 0; j < m && !is_found; j++)
+            is_found = a[i] == b[j];
+        if (!is_found)
+            return false;
+    }
+    return true;
+}
+
+bool scen_conf_equal(const struct raft_conf *a, const struct raft_conf *b)
+{
+    return same_set(a->voters, a->n_voters, b->voters, b->n_voters) &&
+           same_set(a->voters_outgoing, a->n_voters_outgoing, b->voters_outgoing,
+                    b->n_voters_outgoing) &&
+           same_set(a->learners, a->n_learners, b->learners, b->n_learners) &&
+           same_set(a->learners_next, a->n_learners_next, b->learners_next, b->n_learners_next) &&
+           a->auto_leave == b->auto_leave;
+}
+
+void scen_print_cc(struct scen_buf *b, const uint8_t *data, uint32_t len)
+{
+    static const char op_letters[] = {[RAFT_CC_ADD_VOTER] = 'v', [RAFT_CC_ADD_LEARNER] = 'l',
+                                      [RAFT_CC_REMOVE] = 'r', [RAFT_CC_UPDATE] = 'u'};
+    struct raft_conf_change cc;
+    struct nr_err err = {0};
+
+    if (raft_cc_decode(data, len, &cc, &err) != 0) {
+        scen_printf(b, "undecodable");
+        return;
+    }
+    if (cc.kind == RAFT_CC_SIMPLE)
+        scen_printf(b, "simple");
+    else if (cc.kind == RAFT_CC_ENTER_JOINT)
+        scen_printf(b, "joint%s", cc.auto_leave ? " autoleave" : "");
+    else
+        scen_printf(b, "leave");
+    /* raft_cc_decode() checked that every op is in range */
+    for (uint32_t i = 0; i < cc.n_items; i++)
+        scen_printf(b, " %c%" PRIu64, op_letters[cc.items[i].op], cc.items[i].id);
 }
 
 void scen_print_stats(struct scen_buf *b, const struct raft_node *raft)
@@ -250,10 +367,13 @@ void scen_print_stats(struct scen_buf *b, const struct raft_node *raft)
     raft_status(raft, &st);
     scen_printf(b,
                 "%" PRIu64 ": stale_term=%" PRIu64 " unknown_sender=%" PRIu64 " malformed=%" PRIu64
-                " clamped_commit=%" PRIu64 " not_leader=%" PRIu64 " busy=%" PRIu64 " msgs=%" PRIu64
-                "\n",
+                " clamped_commit=%" PRIu64 " not_leader=%" PRIu64 " busy=%" PRIu64 " msgs=%" PRIu64,
                 st.id, s.refused_stale_term, s.refused_unknown_sender, s.refused_malformed,
                 s.clamped_commit, s.refused_not_leader, s.refused_busy, s.msgs_stepped);
+    /* Only when non-zero: the files written before membership have none. */
+    if (s.refused_conf != 0)
+        scen_printf(b, " refused_conf=%" PRIu64, s.refused_conf);
+    scen_printf(b, "\n");
 }
 
 /* 1: log 1@1 2@2 3@2 (index@term of the in-memory window; snapshot first). */

@@ -53,9 +53,9 @@ static int store_put(struct scen_store *s, const struct raft_entry *e, struct nr
     if (pos >= SCEN_LOG_MAX || e->index > SCEN_LOG_MAX)
         return nr_errf(err, NR_ERANGE, "entry %" PRIu64 " is past the scenario limit %d", e->index,
                        SCEN_LOG_MAX);
-    if (e->len > SCEN_DATA_MAX)
-        return nr_errf(err, NR_ERANGE, "entry %" PRIu64 " has %u bytes, scenario limit %d",
-                       e->index, e->len, SCEN_DATA_MAX);
+    if (e->len > SCEN_ENTRY_BYTES_MAX)
+        return nr_errf(err, NR_ERANGE, "entry %" PRIu64 " has %u bytes, scenario limit %u",
+                       e->index, e->len, SCEN_ENTRY_BYTES_MAX);
     struct scen_entry *d = &s->log[pos];
     d->term = e->term;
     d->index = e->index;
