@@ -320,12 +320,19 @@ void raft_config_default(struct raft_config *cfg, uint64_t id, uint64_t seed);
 /* What a node restarts from: its durable hard state, its last snapshot's
  * metadata (index 0 when none) and the log entries after it, in order.
  * The configuration is snap.conf plus the RAFT_ENTRY_CONF entries up to
- * applied_index; later ones take effect as they are applied again. A
- * founding member boots with its founding configuration as RAFT_ENTRY_CONF
- * entries 1..N at term 1, committed (SPEC section 2 rule 8), or with it in
- * snap.conf at index 0; a joining member boots with an empty configuration,
- * takes messages from any sender until it has one, and never campaigns
- * before it is a voter. */
+ * applied_index; later ones take effect as they are applied again.
+ * Founding a cluster, one of two ways, the same on every member:
+ *  - entries (SPEC section 2 rule 8): the founding configuration as
+ *    RAFT_ENTRY_CONF entries 1..N at term 1, committed; a member that joins
+ *    later boots with an empty configuration and learns every configuration
+ *    from the log or a snapshot;
+ *  - agreement: the founding configuration in snap.conf at index 0, like
+ *    etcd's --initial-cluster; no entry carries it, so a member that joins
+ *    later must boot with the same snap.conf at index 0 too, then applies
+ *    the changes that followed (one that boots empty refuses them as
+ *    changes of an empty configuration: refused_conf counts them).
+ * A member with no configuration takes messages from any sender until it
+ * has one, and never campaigns before it is a voter. */
 struct raft_boot {
     struct raft_hard_state hard_state;
     struct raft_snap_meta snap;

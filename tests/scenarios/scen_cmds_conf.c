@@ -59,8 +59,20 @@ static void cmd_add_node(struct scen_cluster *c, struct scen_args *a)
     scen_store_init(&n->wal);
     scen_store_init(&n->durable);
     n->digest_at = scen_xcalloc(SCEN_LOG_MAX + 1, sizeof(n->digest_at[0]));
-    /* boot_conf and the durable snapshot's configuration stay empty: a
-     * joining member learns its configuration from the cluster. */
+    /* A cluster founded with entries 1..N: the joiner boots empty and
+     * learns every configuration from the log or a snapshot. A cluster
+     * founded by a configuration at index 0: that founding configuration is
+     * an agreement, like etcd's --initial-cluster, and the joiner boots with
+     * it too (raft.h, struct raft_boot), then applies what followed. */
+    for (uint64_t j = 1; j <= SCEN_NODES_MAX; j++) {
+        const struct scen_node *f = &c->nodes[j];
+
+        if (j != id && f->is_member && !f->is_boot_entries && f->boot_conf.n_voters > 0) {
+            n->boot_conf = f->boot_conf;
+            n->durable.snap.conf = f->boot_conf;
+            break;
+        }
+    }
     scen_node_boot(c, n);
 }
 
