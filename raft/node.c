@@ -260,10 +260,6 @@ static int check_boot(const struct raft_boot *b, struct nr_err *err)
             return nr_errf(err, NR_EINVAL, "boot log: entry %" PRIu64 " has no data", e->index);
         prev_term = e->term;
     }
-    if (prev_term > b->hard_state.term)
-        return nr_errf(err, NR_EINVAL,
-                       "boot state: last log term %" PRIu64 " exceeds hard state term %" PRIu64,
-                       prev_term, b->hard_state.term);
     if (b->applied_index < b->snap.index || b->applied_index > b->snap.index + b->n_entries)
         return nr_errf(err, NR_EINVAL,
                        "boot state: applied index %" PRIu64 " outside [%" PRIu64 ", %" PRIu64 "]",
@@ -311,6 +307,13 @@ static void load_boot(struct raft_node *node, const struct raft_boot *b)
     }
     node->term = b->hard_state.term;
     node->vote = RAFT_BUG(node, RAFT_BUG_FORGET_VOTE) ? RAFT_ID_NONE : b->hard_state.vote;
+    /* Entries reach the WAL before their batch's hard state, so a torn
+     * batch may keep entries of a term the hard state never reached. Take
+     * that term with no vote: a vote lost with its batch was never sent. */
+    if (raft_log_last_term(log) > node->term) {
+        node->term = raft_log_last_term(log);
+        node->vote = RAFT_ID_NONE;
+    }
     /* A commit index beyond the durable log (a torn tail) is clamped: what
      * a majority holds is not lost, this node merely fetches it again. */
     if (commit > log->last_index) {

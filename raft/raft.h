@@ -262,7 +262,12 @@ enum raft_role {
 
 /* One step's output. Everything it points to belongs to the node until
  * raft_advance(). Entries in persist[] may start at or below an index the
- * WAL already holds: storage then drops its suffix from that index first. */
+ * WAL already holds: storage then drops its suffix from that index first.
+ * A batch is written in this order: the snapshot (install), the entries,
+ * then the hard state, as etcd's WAL does: a torn batch may lose its hard
+ * state but never keeps a commit index or a vote ahead of its entries (a
+ * commit index written first could cover a stale suffix that the lost
+ * entries were replacing). */
 struct raft_output {
     struct raft_msgs send_now;        /* may leave at once */
     struct raft_msgs send_after_sync; /* only once this step's batch and every
@@ -347,12 +352,13 @@ struct raft_node;
  * page fault on it) everything it will ever use. 0, or NR_EINVAL (the
  * sentence names the field) for a bad config or a boot state that
  * contradicts itself (entries not contiguous with the snapshot, terms going
- * down or beyond the hard state's, a snapshot at an index with term 0,
- * values beyond RAFT_TERM_MAX / RAFT_INDEX_MAX), NR_ENOMEM. A commit index
- * beyond the log is clamped and counted (clamped_commit): a batch that
- * carried the hard state may have lost its entries in a torn tail, and what
- * was committed is held by a majority; telling that apart from a member
- * that lost acknowledged entries is the storage layer's job. */
+ * down, a snapshot at an index with term 0, values beyond RAFT_TERM_MAX /
+ * RAFT_INDEX_MAX), NR_ENOMEM. A log whose last term is beyond the hard
+ * state's is a batch torn after its entries (see struct raft_output): the
+ * node takes that term with no vote. A commit index beyond the log cannot
+ * come from a WAL written in that order; it is clamped and counted
+ * (clamped_commit), and telling a damaged WAL apart is the storage layer's
+ * job. */
 int raft_create(const struct raft_config *cfg, const struct raft_boot *boot,
                 struct raft_node **out, struct nr_err *err);
 void raft_destroy(struct raft_node *node);

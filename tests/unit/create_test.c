@@ -105,7 +105,6 @@ static void check_conf_refusals(void)
     REFUSE_BOOT(log_entries[0].index = 2, "first entry not right after the snapshot");
     REFUSE_BOOT(log_entries[3].index = 9, "a gap inside the log");
     REFUSE_BOOT(log_entries[4].term = 1, "terms going down");
-    REFUSE_BOOT(b.hard_state.term = 1, "log term 2 above the hard state's term 1");
     REFUSE_BOOT((b.snap.index = 4, b.snap.term = 3), "entries below their snapshot's term");
     REFUSE_BOOT(b.applied_index = 9, "applied 9 beyond the log");
     REFUSE_BOOT((b.n_entries = 0, b.snap.index = 5, b.snap.term = 0, b.applied_index = 5,
@@ -151,6 +150,18 @@ static void check_good_boots(void)
     if (UNIT_CHECK(rc == 0, "a vote for a removed member is kept: %s", nr_code_name(rc))) {
         raft_status(node, &st);
         UNIT_CHECK(st.hard_state.vote == 9, "vote 9 kept (got %" PRIu64 ")", st.hard_state.vote);
+        raft_destroy(node);
+    }
+    /* A batch torn after its entries: the log's term 2 is beyond the hard
+     * state's term 1. The node takes term 2, with no vote. */
+    good_boot(&b);
+    b.hard_state.term = 1;
+    rc = raft_create(&cfg, &b, &node, &err);
+    if (UNIT_CHECK(rc == 0, "a log term beyond the hard state's boots: %s", nr_code_name(rc))) {
+        raft_status(node, &st);
+        UNIT_CHECK(st.hard_state.term == 2 && st.hard_state.vote == 0,
+                   "takes the log's term 2 with no vote (got term %" PRIu64 " vote %" PRIu64 ")",
+                   st.hard_state.term, st.hard_state.vote);
         raft_destroy(node);
     }
     good_boot(&b);
