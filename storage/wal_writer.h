@@ -1,0 +1,71 @@
+/* wal_writer.h - durable writes through io_uring for a poller: queueing,
+ * submitting and reaping never block (CONVENTIONS section 1.5). A full
+ * ring is a return value (NR_EBUSY); the caller backs off.
+ *
+ *     wal_writer_write(w, slot, off, buf, len, cookie, &err);  // queue
+ *     wal_writer_flush(w, &err);                               // one submit
+ *     n = wal_writer_reap(w, done, max);                       // completions
+ *
+ * A completion reports the whole range durable (result 0) or failed
+ * (-errno). Short writes and -EAGAIN are continued inside; a failed write
+ * or sync is final: never retried, never reported durable (a failed fsync
+ * may have dropped the dirty pages: retrying and succeeding would lie). */
+#ifndef NICRAFT_WAL_WRITER_H
+#define NICRAFT_WAL_WRITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nr_err.h"
+#include "storage_fault.h"
+
+enum wal_sync_mode {
+    WAL_SYNC_AUTO = 0,     /* probe at creation and take the fastest */
+    WAL_SYNC_DSYNC_WRITE,  /* one write with RWF_DSYNC */
+    WAL_SYNC_LINKED_FSYNC, /* write linked (IOSQE_IO_LINK) to fdatasync */
+};
+
+struct wal_writer_opts {
+    uint32_t queue_depth;   /* ring entries; writes in flight at most */
+    uint32_t sync_mode;     /* enum wal_sync_mode */
+    bool direct;            /* files opened O_DIRECT: buffer, offset and
+                               length 512-byte aligned */
+    bool sqpoll;            /* a kernel thread polls the submission queue */
+    const char *probe_dir;  /* WAL_SYNC_AUTO: where to measure */
+    struct storage_faults *faults; /* tests only; NULL in production */
+};
+
+struct wal_writer;
+
+struct wal_done {
+    uint64_t cookie;
+    int result; /* 0: the range is durable; else -errno, final */
+};
+
+int wal_writer_create(const struct wal_writer_opts *o, struct wal_writer **out,
+                      struct nr_err *err);
+void wal_writer_destroy(struct wal_writer *w);
+/* The mode in use (after an AUTO probe, the one it picked). */
+uint32_t wal_writer_mode(const struct wal_writer *w);
+const char *wal_sync_mode_name(uint32_t mode);
+
+/* Registers an open file descriptor for writes; *slot names it after. */
+int wal_writer_add_file(struct wal_writer *w, int fd, uint32_t *slot, struct nr_err *err);
+void wal_writer_remove_file(struct wal_writer *w, uint32_t slot);
+
+/* Queues a durable write; buf stays untouched until its completion is
+ * reaped. 0, NR_EBUSY (ring full: back off), NR_EINVAL (misaligned for
+ * O_DIRECT, bad slot). Nothing reaches the kernel before wal_writer_flush(). */
+int wal_writer_write(struct wal_writer *w, uint32_t slot, uint64_t offset, const void *buf,
+                     uint32_t len, uint64_t cookie, struct nr_err *err);
+/* Submits everything queued: one system call at most. */
+int wal_writer_flush(struct wal_writer *w, struct nr_err *err);
+/* Completed writes, up to max, without blocking. Writes to one file
+ * complete in the order they were queued. */
+uint32_t wal_writer_reap(struct wal_writer *w, struct wal_done *done, uint32_t max);
+/* Blocks until a completion can be reaped or nothing is in flight (tests,
+ * shutdown, an idle poller's last step before sleeping). */
+int wal_writer_wait(struct wal_writer *w, struct nr_err *err);
+uint32_t wal_writer_in_flight(const struct wal_writer *w);
+
+#endif
