@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "nr_le.h"
 #include "raft_int.h"
 
 /* ---- sets and records ------------------------------------------------- */
@@ -371,21 +372,6 @@ int raft_membership_apply(struct raft_membership *m, const struct raft_conf_chan
 #define CC_MAGIC 0x43u /* 'C' */
 #define CC_VERSION 1u
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 uint32_t raft_cc_encode(const struct raft_conf_change *cc, uint8_t *buf)
 {
     NR_ASSERT(cc->n_items <= RAFT_CC_ITEMS_MAX);
@@ -397,7 +383,7 @@ uint32_t raft_cc_encode(const struct raft_conf_change *cc, uint8_t *buf)
     buf[4] = (uint8_t)cc->n_items;
     for (uint32_t i = 0; i < cc->n_items; i++) {
         buf[8 + 16 * i] = (uint8_t)cc->items[i].op;
-        put_u64(buf + 8 + 16 * i + 8, cc->items[i].id);
+        nr_put_le64(buf + 8 + 16 * i + 8, cc->items[i].id);
     }
     return 8u + 16u * cc->n_items;
 }
@@ -426,7 +412,7 @@ int raft_cc_decode(const uint8_t *data, uint32_t len, struct raft_conf_change *c
         if (p[0] < RAFT_CC_ADD_VOTER || p[0] > RAFT_CC_UPDATE)
             return nr_errf(err, NR_EINVAL, "configuration change item %u: op %u out of range", i, p[0]);
         cc->items[i].op = p[0];
-        cc->items[i].id = get_u64(p + 8);
+        cc->items[i].id = nr_get_le64(p + 8);
     }
     return 0;
 }
