@@ -188,8 +188,13 @@ void raft_conf_after_apply(struct raft_node *node)
     if (node->role != RAFT_LEADER)
         return;
     if (!raft_conf_has_voter(c, node->id)) {
-        /* Removed or demoted: the others elect a leader among themselves. */
-        raft_become_follower(node, node->term, RAFT_ID_NONE);
+        /* Removed or demoted. Stepping down at once could strand members
+         * that have not learnt that the change committed in the old
+         * configuration, whose removed members stop (SPEC section 2 rule
+         * 10). Lead on, taking no proposals, and hand leadership to the
+         * best voter of the new configuration with the commit index (Raft
+         * thesis 4.2.2; etcd keeps leading here too); a newer term ends it. */
+        raft_handover(node);
         return;
     }
     if (node->transfer_target != RAFT_ID_NONE && !raft_conf_has_voter(c, node->transfer_target))

@@ -72,8 +72,8 @@ static int check_shape(struct raft_node *node, const struct raft_msg *m, struct 
 
 /* Who may talk to us. A member this node saw removed: never (SPEC section 2
  * rule 10). A member of our configuration: always. Anyone else is refused,
- * except a leader's messages with a newer term (or our term, from the leader
- * we follow or while we know none): a configuration takes effect when applied, so a member that
+ * except for vote requests and a leader's messages with a newer term (or our
+ * term, from the leader we follow or while we know none): a configuration takes effect when applied, so a member that
  * lags follows a leader added by entries it has not applied yet, and only
  * a leader can bring it up to date. A joining member with no configuration
  * yet takes messages from anyone; it cannot campaign, so it risks nothing. */
@@ -81,7 +81,12 @@ static int check_sender(struct raft_node *node, const struct raft_msg *m, struct
 {
     bool leader_msg = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
                       m->type == RAFT_MSG_SNAPSHOT;
+    bool vote_req = m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE;
 
+    /* The one word a removed leader still has: handing leadership over, in
+     * its own term, to us who followed it (raft_handover()). */
+    if (m->type == RAFT_MSG_TIMEOUT_NOW && m->from == node->lead && m->term == node->term)
+        return 0;
     if (raft_was_removed(node, m->from)) {
         node->stats.refused_unknown_sender++;
         return nr_errf(err, NR_EUNKNOWN,
@@ -89,6 +94,11 @@ static int check_sender(struct raft_node *node, const struct raft_msg *m, struct
                        raft_msg_type_name(m->type), m->from);
     }
     if (!raft_configured(node) || raft_conf_has_member(&node->members.conf, m->from))
+        return 0;
+    /* Raft thesis 4.1: a vote may go to a candidate outside our applied
+     * configuration; it may be needed to keep the cluster available. The
+     * lease and the log comparison still decide it. */
+    if (vote_req)
         return 0;
     if (leader_msg &&
         (m->term > node->term || (m->term == node->term && (node->lead == RAFT_ID_NONE ||
@@ -180,7 +190,12 @@ static int follower_step(struct raft_node *node, const struct raft_msg *m, struc
         node->lead = m->from;
         return raft_handle_snapshot(node, m, err);
     case RAFT_MSG_TIMEOUT_NOW:
-        /* Leadership transfer: campaign at once, past the lease. */
+        /* Leadership transfer: take what the leader says we may commit and
+         * apply it first, so that a change it committed decides which
+         * configuration we campaign in; then campaign at once, past the
+         * lease. */
+        raft_commit_to(node, m->commit < node->log.last_index ? m->commit : node->log.last_index);
+        raft_apply_committed(node);
         if (raft_promotable(node))
             raft_campaign(node, false, true);
         return 0;

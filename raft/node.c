@@ -404,7 +404,7 @@ static void out_begin(struct raft_node *node)
 }
 
 /* Hands out committed entries that are durable here, in order. */
-static void collect_apply(struct raft_node *node)
+void raft_apply_committed(struct raft_node *node)
 {
     struct raft_log *log = &node->log;
     uint64_t hi = log->committed < log->persisted ? log->committed : log->persisted;
@@ -427,7 +427,7 @@ static void out_end(struct raft_node *node, struct raft_output *out)
 {
     struct raft_hard_state hs = {node->term, node->vote, node->log.committed};
 
-    collect_apply(node);
+    raft_apply_committed(node);
     raft_conf_step_end(node);
     memset(out, 0, sizeof(*out));
     out->send_now = (struct raft_msgs){node->now, node->n_now};
@@ -544,7 +544,7 @@ int raft_step(struct raft_node *node, const struct raft_input *in, struct raft_o
     }
     /* Committed entries first: a member that just booted acts on its
      * founding configuration (entries 1..N) from its first input on. */
-    collect_apply(node);
+    raft_apply_committed(node);
     rc = step_input(node, in, err);
     out_end(node, out);
     return rc;

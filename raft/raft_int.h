@@ -183,6 +183,10 @@ void raft_become_pre_candidate(struct raft_node *node);
 void raft_become_candidate(struct raft_node *node);
 void raft_become_leader(struct raft_node *node);
 void raft_commit_to(struct raft_node *node, uint64_t index);
+/* Hands out committed, durable entries now (configuration changes take
+ * effect as they are): at each step's start and end, and mid-step where a
+ * decision must see them. */
+void raft_apply_committed(struct raft_node *node);
 /* 0, or NR_EINVAL naming what is wrong (no voters, a duplicate, id 0). */
 int raft_conf_check(const struct raft_conf *c, bool may_be_empty, struct nr_err *err);
 
@@ -232,6 +236,8 @@ bool raft_maybe_send_append(struct raft_node *node, struct raft_prog *pr, bool s
 void raft_bcast_append(struct raft_node *node);
 void raft_bcast_heartbeat(struct raft_node *node, uint64_t ctx);
 bool raft_maybe_commit(struct raft_node *node);
+/* A leader that is not a voter: leadership to the best voter (see there). */
+void raft_handover(struct raft_node *node);
 uint64_t raft_self_ack(const struct raft_node *node);
 
 /* readindex.c */

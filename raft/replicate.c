@@ -179,8 +179,13 @@ void raft_tick_heartbeat(struct raft_node *node)
             return;
         }
         /* A transfer that did not finish within an election timeout is
-         * abandoned, and proposals are taken again. */
+         * abandoned, and proposals are taken again; a leader that is no
+         * longer a voter tries again, with the best voter then. */
         node->transfer_target = RAFT_ID_NONE;
+        if (!raft_conf_has_voter(&node->members.conf, node->id)) {
+            raft_handover(node);
+            return;
+        }
     }
     if (node->heartbeat_elapsed >= node->cfg.heartbeat_ticks) {
         node->heartbeat_elapsed = 0;
@@ -261,11 +266,37 @@ int raft_propose(struct raft_node *node, const struct raft_input *in, struct nr_
     return 0;
 }
 
-static void send_timeout_now(struct raft_node *node, uint64_t to)
+/* Tells pr's member to campaign at once. It carries what the member may
+ * commit (as a heartbeat would), so that a change we committed has taken
+ * effect there before it campaigns. A lost one is not retried: the
+ * transfer times out (or, for a leader handing over, is tried again). */
+static void send_timeout_now(struct raft_node *node, const struct raft_prog *pr)
 {
-    struct raft_msg *m = raft_msg_new(node, RAFT_MSG_TIMEOUT_NOW, to, false);
+    struct raft_msg *m = raft_msg_new(node, RAFT_MSG_TIMEOUT_NOW, pr->id, false);
 
-    (void)m; /* a lost one is retried by nothing: the transfer times out */
+    if (m != NULL)
+        m->commit = pr->match < node->log.committed ? pr->match : node->log.committed;
+}
+
+void raft_handover(struct raft_node *node)
+{
+    const struct raft_prog *best = NULL;
+
+    for (uint32_t i = 0; i < node->n_prs; i++) {
+        const struct raft_prog *pr = &node->prs[i];
+
+        if (pr->id != node->id && raft_conf_has_voter(&node->members.conf, pr->id) &&
+            (best == NULL || pr->match > best->match))
+            best = pr;
+    }
+    if (best == NULL) {
+        raft_become_follower(node, node->term, RAFT_ID_NONE);
+        return;
+    }
+    raft_bcast_append(node); /* the commit index, to every member */
+    node->transfer_target = best->id;
+    node->election_elapsed = 0;
+    send_timeout_now(node, best);
 }
 
 int raft_transfer(struct raft_node *node, uint64_t target, struct nr_err *err)
@@ -286,7 +317,7 @@ int raft_transfer(struct raft_node *node, uint64_t target, struct nr_err *err)
     node->transfer_target = target;
     node->election_elapsed = 0; /* the transfer's deadline */
     if (pr->match == node->log.last_index)
-        send_timeout_now(node, target);
+        send_timeout_now(node, pr);
     else
         raft_maybe_send_append(node, pr, true);
     return 0;
@@ -317,7 +348,7 @@ static void handle_ack(struct raft_node *node, struct raft_prog *pr, const struc
         if (!raft_maybe_send_append(node, pr, false))
             break;
     if (m->from == node->transfer_target && pr->match == node->log.last_index)
-        send_timeout_now(node, m->from);
+        send_timeout_now(node, pr);
 }
 
 static void handle_reject(struct raft_node *node, struct raft_prog *pr, const struct raft_msg *m)

@@ -2,7 +2,8 @@
  *
  * One seed is one world: N members running the real raft core (the
  * RAFT_BUG_INJECTION build), a simulated network and disk, clients doing
- * put/get on a key-value model, virtual time and a fault planner. Every
+ * put/get on a key-value model, virtual time, a fault planner and, with
+ * --churn, an operator that changes the membership. Every
  * random draw comes from the world's own generator, seeded from --seed, so a
  * failing seed replays exactly. Nothing lives outside struct sim_world except
  * the pointer the abort handler reads (sim_main.c), reset per seed.
@@ -14,11 +15,17 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "raft.h"
 
-#define SIM_NODES_MAX RAFT_VOTERS_MAX
+/* Member slots per seed: slot i is member ID i + 1, and IDs are never
+ * reused, so every member ever added under --churn takes a slot. Vote and
+ * acknowledgement sets are bit masks over slots (uint64_t). */
+#define SIM_NODES_MAX 32
+#define SIM_FOUNDERS_MAX RAFT_VOTERS_MAX
+#define SIM_CPEND_MAX 32 /* CONF entries tracked beyond a node's applied index */
 #define SIM_CLIENTS_MAX 8
 #define SIM_KEYS_MAX 8
 #define SIM_MSG_MAGIC 0x4b565031u /* "KVP1": a client put in an entry */
@@ -57,6 +64,9 @@ enum sim_ev_kind {
     SIM_EV_HEAL,        /* a: the partition epoch it ends */
     SIM_EV_ISOLATE,     /* node: cut it off for a us (0: drawn) */
     SIM_EV_CLIENT,      /* a: client, b: wake token */
+    SIM_EV_CHURN,       /* the membership operator's next decision (--churn) */
+    SIM_EV_START,       /* node: start a new member's process (empty boot) */
+    SIM_EV_STOP,        /* node: a removed member stops for good */
 };
 
 struct sim_ev {
@@ -146,11 +156,41 @@ struct sim_disk {
 
 /* ---- nodes (sim_node.c) --------------------------------------------- */
 
+/* A slot's life. Founders are RUNNING from the start; a member added under
+ * --churn is UNSTARTED until the operator starts its process (SPEC section 2
+ * rule 1: after its addition is applied), and one that applied its own
+ * removal is STOPPED for good (rule 10). A RUNNING slot may be down
+ * (raft == NULL) between a crash and its restart. */
+enum sim_life {
+    SIM_LIFE_RUNNING = 0,
+    SIM_LIFE_UNSTARTED,
+    SIM_LIFE_STOPPED,
+};
+
+/* A RAFT_ENTRY_CONF entry in a node's log beyond its applied index. */
+struct sim_cpend {
+    uint64_t index;
+    uint64_t term;
+};
+
 struct sim_node {
     uint32_t idx; /* 0..n-1; member ID is idx + 1 */
     uint64_t id;
     struct raft_node *raft; /* NULL while down */
     uint32_t gen;           /* incarnation: bumped by every crash */
+    uint32_t life;          /* enum sim_life */
+    bool is_removed;        /* applied its own removal: never runs again */
+    bool is_start_planned;  /* UNSTARTED: the operator has decided when */
+    bool was_member;        /* in its own configuration after the last step */
+    struct raft_conf conf;  /* its configuration after the last step */
+    /* Membership checks (sim_member.c). */
+    struct sim_cpend cpend[SIM_CPEND_MAX]; /* CONF entries in its log, unapplied */
+    uint32_t n_cpend;
+    bool is_cpend_lost;                     /* more than SIM_CPEND_MAX: check (1) skipped */
+    uint64_t vote_term;                     /* granted VOTE_RESPs delivered to it in this term: */
+    uint64_t votes;                         /* bit (id - 1) per granting member */
+    uint64_t lead_term;                     /* the leadership lead_match belongs to */
+    uint64_t lead_match[SIM_NODES_MAX + 1]; /* by id: highest match seen */
     uint32_t role;
     uint64_t term;
     uint64_t leader_hint;
@@ -239,9 +279,12 @@ struct sim_wslot {
 
 struct sim_check {
     struct sim_committed *com; /* by index */
-    uint64_t n_com;            /* highest index + 1 allocated */
-    uint64_t com_max;          /* highest index applied anywhere */
-    struct sim_wslot *wr;      /* (index, term) written anywhere */
+    uint64_t *conf_at;         /* by index: hash of the configuration a CONF
+                                  entry there produced, 0: none seen */
+    uint64_t n_conf_at;
+    uint64_t n_com;       /* highest index + 1 allocated */
+    uint64_t com_max;     /* highest index applied anywhere */
+    struct sim_wslot *wr; /* (index, term) written anywhere */
     uint64_t n_wr;
     uint64_t *leader_of_term; /* by term; 0: none seen */
     uint64_t n_terms;
@@ -271,6 +314,11 @@ enum sim_rec_kind {
     SIM_REC_REFUSED,
     SIM_REC_SETTLE,
     SIM_REC_FIG8,
+    SIM_REC_CHANGE, /* the operator's request and its result */
+    SIM_REC_CONF,   /* a node took a new configuration */
+    SIM_REC_START,  /* a new member's process started */
+    SIM_REC_STOP,   /* a removed member stopped */
+    SIM_REC_STATE,  /* a member's state, logged when the cluster did not settle */
 };
 
 struct sim_rec {
@@ -293,12 +341,18 @@ struct sim_opts {
     uint64_t steps;
     uint32_t n_nodes; /* 0: drawn per seed (3 or 5) */
     uint32_t bugs;
+    uint64_t stop_after;    /* violating seeds after which to stop; 0: never */
+    bool churn;             /* membership changes (sim_churn.c) */
+    bool churn_self_remove; /* ask a leader to remove itself, no transfer first */
     bool verbose;
 };
 
 /* Fault and workload knobs, drawn per seed (sim_world.c). */
 struct sim_params {
-    uint32_t n_nodes, n_clients, n_keys;
+    uint32_t n_nodes;    /* member slots in use: founders, then every member
+                            the operator added (grows under --churn) */
+    uint32_t n_founders; /* members 1..n_founders found the cluster */
+    uint32_t n_clients, n_keys;
     uint64_t tick_us;
     uint64_t delay_min_us, delay_max_us;
     uint32_t long_delay_bp, loss_bp, dup_bp;
@@ -315,6 +369,15 @@ struct sim_params {
     uint32_t msg_bytes_max;
     uint64_t client_timeout_us;
     uint32_t put_bp; /* share of puts among client ops */
+    /* --churn only (drawn after everything above). */
+    uint64_t churn_mean_us;   /* between the operator's decisions */
+    uint32_t churn_busy_bp;   /* propose a second change at once (NR_EBUSY) */
+    uint32_t churn_force_bp;  /* skip the strict checks, as --force would */
+    uint32_t start_early_bp;  /* start a new member when its add is proposed */
+    uint32_t start_late_bp;   /* start it 0.3-1.5 s after its add is applied */
+    uint32_t start_never_bp;  /* forget it until the cluster settles */
+    uint64_t learner_lag_max; /* raft_config learner_lag_entries_max */
+    uint32_t learner_ready_ticks;
 };
 
 struct sim_stats {
@@ -322,6 +385,15 @@ struct sim_stats {
     uint64_t crashes, torn, restarts, partitions, elections;
     uint64_t msgs, drops, snaps_sent, installs, refusals;
     uint64_t linz_unknown_keys, linz_keys;
+    /* --churn: the operator's requests and what became of them. */
+    uint64_t cc_proposed, cc_accepted, cc_busy, cc_refused, cc_not_leader;
+    uint64_t cc_joint, cc_leave, cc_leader_removed, cc_forced, cc_transfers;
+    uint64_t cc_handovers;     /* removals of the leader proposed after a transfer */
+    uint64_t leader_stepdowns; /* leaders that applied their own removal or demotion */
+    uint64_t conf_applied;     /* distinct CONF entries applied somewhere */
+    uint64_t members_added, members_started, members_stopped;
+    /* Membership checks that ran (sim_member.c). */
+    uint64_t chk_commits, chk_elections, chk_skipped;
 };
 
 /* The Figure 8 nemesis (sim_fig8.c). */
@@ -342,6 +414,18 @@ struct sim_fig8 {
     uint64_t episodes;
 };
 
+/* A change that removes or demotes the leader waits for the leadership
+ * transfer that SPEC section 2 rule 10 puts first (sim_churn.c). */
+struct sim_intent {
+    bool is_active;
+    uint32_t op;
+    bool forced;
+    uint64_t old_leader; /* the member the change removes or demotes */
+    uint32_t n_new;      /* IDs it adds: p.n_nodes + 1 ... */
+    uint64_t conf_hash;  /* the configuration it was built for */
+    struct raft_conf_change cc;
+};
+
 struct sim_world {
     const struct sim_opts *opts;
     uint64_t seed;
@@ -350,13 +434,16 @@ struct sim_world {
     uint64_t now_us;
     uint64_t steps;
     struct sim_heap heap;
-    struct raft_conf conf; /* bootstrap configuration: members 1..n */
+    struct raft_conf conf;       /* founding configuration: members 1..n_founders */
+    struct raft_conf final_conf; /* at convergence: the leader's configuration */
+    uint64_t final_index;        /* ... and its last index, all applied */
     struct sim_node nodes[SIM_NODES_MAX];
     bool blocked[SIM_NODES_MAX][SIM_NODES_MAX]; /* [from][to] */
     uint64_t part_epoch;
     bool is_partitioned;
     bool is_settling;
     struct sim_fig8 fig8;
+    struct sim_intent intent;
     struct sim_client clients[SIM_CLIENTS_MAX];
     struct sim_hist hist;
     struct sim_check chk;
@@ -438,6 +525,40 @@ void sim_fault_on_leader(struct sim_world *w, struct sim_node *n);
 void sim_fault_isolate(struct sim_world *w, uint32_t node, uint64_t for_us);
 void sim_fault_heal_later(struct sim_world *w);
 
+/* sim_churn.c: the membership operator (--churn). */
+void sim_churn_start(struct sim_world *w);
+void sim_churn_plan(struct sim_world *w);
+/* A node took configuration conf: start members the operator added. */
+void sim_churn_on_conf(struct sim_world *w, const struct raft_conf *conf);
+/* Settling: start every unstarted member some live node counts. */
+void sim_churn_settle_starts(struct sim_world *w);
+void sim_churn_start_member(struct sim_world *w, struct sim_node *n);
+void sim_churn_stop_member(struct sim_world *w, struct sim_node *n);
+/* A random member slot that is up (non-churn runs: any slot, as before). */
+uint32_t sim_random_slot(struct sim_world *w);
+/* Founders' durable state under --churn: the founding configuration as
+ * CONF entries 1..N at term 1, committed (SPEC section 2 rule 8). */
+void sim_churn_found(struct sim_world *w, struct sim_node *n);
+/* Slots that are started and not stopped (crashed ones included). */
+uint32_t sim_n_alive(const struct sim_world *w);
+
+/* sim_member.c: the membership invariants. */
+/* Before a message is stepped: note granted votes. */
+void sim_member_on_deliver(struct sim_world *w, struct sim_node *n, const struct raft_msg *m);
+/* After a node started: its tracking from its boot state. */
+void sim_member_on_start(struct sim_world *w, struct sim_node *n);
+/* n became leader this step; conf0 is its configuration before the step. */
+void sim_member_on_leader(struct sim_world *w, struct sim_node *n, const struct raft_conf *conf0,
+                          const struct raft_output *out);
+/* After a step's output was handled (commit, pending, agreement, removal). */
+void sim_member_after_step(struct sim_world *w, struct sim_node *n, const struct raft_output *out,
+                           const struct raft_conf *conf0, uint64_t commit0, uint32_t role0);
+bool sim_conf_equal(const struct raft_conf *a, const struct raft_conf *b);
+uint64_t sim_conf_hash(const struct raft_conf *c);
+/* "{1,2,3}" for a set of member ids (bit id - 1). */
+void sim_fmt_ids(char *buf, size_t len, uint64_t mask);
+uint64_t sim_ids_mask(const uint64_t *ids, uint32_t n);
+
 /* sim_fig8.c */
 #define SIM_FIG8_TIMEOUT_US 1500000u /* an episode that stalls this long ends */
 /* From the fault planner: true while an episode runs (other faults wait). */
@@ -468,6 +589,9 @@ void sim_clients_settle(struct sim_world *w);
 void sim_hist_free(struct sim_hist *h);
 
 /* sim_check.c */
+/* Grows a zeroed array of *n elements of size bytes to hold need (doubling);
+ * out of memory stops the process. */
+void *sim_grow(void *v, uint64_t *n, uint64_t need, size_t size);
 void sim_check_step(struct sim_world *w, struct sim_node *n, const struct raft_output *out);
 void sim_check_written(struct sim_world *w, struct sim_node *n, const struct raft_entries *es);
 /* An entry became durable on n (log matching is judged on durable logs:
@@ -475,8 +599,10 @@ void sim_check_written(struct sim_world *w, struct sim_node *n, const struct raf
 void sim_check_durable(struct sim_world *w, struct sim_node *n, const struct sim_entry *e);
 void sim_check_apply(struct sim_world *w, struct sim_node *n, const struct raft_entry *e);
 void sim_check_install(struct sim_world *w, struct sim_node *n);
-/* Whether the settled cluster has converged: every member up, a leader
- * whose whole log is committed in its own term, everyone applied to it. */
+/* Whether the settled cluster has converged: a leader whose whole log is
+ * committed in its own term, and every member of its configuration (every
+ * slot without --churn) up, applied to its last index and in the same
+ * configuration. Records them in w->final_conf / final_index. */
 bool sim_check_converged(struct sim_world *w);
 void sim_check_final(struct sim_world *w);
 void sim_check_free(struct sim_check *c);

@@ -14,13 +14,15 @@
  *   entry applied somewhere by a member whose term was below U (the commit
  *   happened in a term no later than the applier's).
  * - At the end of a seed, after the cluster settled: every acknowledged put
- *   is in the committed log and every member converged on one state. */
+ *   is in the committed log and every member of the final configuration
+ *   converged on one state and one configuration.
+ * The membership invariants (--churn) are in sim_member.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
 
-static void *grow(void *v, uint64_t *n, uint64_t need, size_t size)
+void *sim_grow(void *v, uint64_t *n, uint64_t need, size_t size)
 {
     if (need <= *n)
         return v;
@@ -42,6 +44,7 @@ void sim_check_free(struct sim_check *c)
         free(c->wr[i].v);
     free(c->wr);
     free(c->com);
+    free(c->conf_at);
     free(c->leader_of_term);
     memset(c, 0, sizeof(*c));
 }
@@ -93,7 +96,7 @@ static void check_one_leader(struct sim_world *w, struct sim_node *n, uint64_t t
     struct sim_check *c = &w->chk;
 
     c->leader_of_term =
-            grow(c->leader_of_term, &c->n_terms, term + 1, sizeof(c->leader_of_term[0]));
+            sim_grow(c->leader_of_term, &c->n_terms, term + 1, sizeof(c->leader_of_term[0]));
     if (c->leader_of_term[term] == RAFT_ID_NONE)
         c->leader_of_term[term] = n->id;
     else if (c->leader_of_term[term] != n->id)
@@ -136,7 +139,7 @@ static void record_written(struct sim_world *w, struct sim_node *n, const struct
     struct sim_check *c = &w->chk;
     uint64_t h = sim_entry_hash(e->type, e->data, e->len);
 
-    c->wr = grow(c->wr, &c->n_wr, e->index + 1, sizeof(c->wr[0]));
+    c->wr = sim_grow(c->wr, &c->n_wr, e->index + 1, sizeof(c->wr[0]));
     struct sim_wslot *s = &c->wr[e->index];
 
     for (uint32_t i = 0; i < s->n; i++) {
@@ -214,7 +217,7 @@ void sim_check_apply(struct sim_world *w, struct sim_node *n, const struct raft_
     struct sim_check *c = &w->chk;
     uint64_t h = sim_entry_hash(e->type, e->data, e->len);
 
-    c->com = grow(c->com, &c->n_com, e->index + 1, sizeof(c->com[0]));
+    c->com = sim_grow(c->com, &c->n_com, e->index + 1, sizeof(c->com[0]));
     struct sim_committed *x = &c->com[e->index];
 
     if (!x->is_set) {
@@ -257,26 +260,52 @@ void sim_check_install(struct sim_world *w, struct sim_node *n)
 
 /* ---- end of seed ---------------------------------------------------- */
 
+/* A slot's member ID is in the configuration (any role). */
+static bool is_final_member(const struct sim_world *w, const struct sim_node *n)
+{
+    return raft_conf_has_member(&w->final_conf, n->id);
+}
+
+/* Converged: a leader whose whole log is committed in its own term, and
+ * every member of its configuration up, applied to its last index and in
+ * the same configuration. Without --churn the configuration is every slot;
+ * with it, members removed on the way (stopped, or still running because
+ * they never learnt of their removal) do not count. */
 bool sim_check_converged(struct sim_world *w)
 {
     struct raft_status st;
-    uint64_t target = 0;
+    const struct sim_node *lead = NULL;
 
     for (uint32_t i = 0; i < w->p.n_nodes; i++) {
         struct sim_node *n = &w->nodes[i];
 
-        if (n->raft == NULL)
-            return false;
+        if (n->raft == NULL) {
+            if (!w->opts->churn)
+                return false;
+            continue;
+        }
         raft_status(n->raft, &st);
         if (st.role == RAFT_LEADER && st.hard_state.commit == st.last_index &&
-            raft_term_at(n->raft, st.last_index) == st.hard_state.term)
-            target = st.last_index;
+            raft_term_at(n->raft, st.last_index) == st.hard_state.term) {
+            lead = n;
+            w->final_index = st.last_index;
+            w->final_conf = st.conf;
+        }
     }
-    for (uint32_t i = 0; i < w->p.n_nodes && target != 0; i++) {
-        if (w->nodes[i].kv.applied_index != target)
+    if (lead == NULL || w->final_index == 0)
+        return false;
+    for (uint32_t i = 0; i < w->p.n_nodes; i++) {
+        const struct sim_node *n = &w->nodes[i];
+
+        if (!is_final_member(w, n))
+            continue;
+        if (n->raft == NULL || n->kv.applied_index != w->final_index)
+            return false;
+        raft_status(n->raft, &st);
+        if (!sim_conf_equal(&st.conf, &w->final_conf))
             return false;
     }
-    return target != 0;
+    return true;
 }
 
 static void check_acked_puts(struct sim_world *w, uint64_t applied)
@@ -301,11 +330,13 @@ static void check_acked_puts(struct sim_world *w, uint64_t applied)
 void sim_check_final(struct sim_world *w)
 {
     const struct sim_check *c = &w->chk;
-    uint64_t applied = w->nodes[0].kv.applied_index;
+    uint64_t applied = w->final_index;
 
     for (uint32_t i = 0; i < w->p.n_nodes && !w->failed; i++) {
         const struct sim_node *n = &w->nodes[i];
 
+        if (!is_final_member(w, n))
+            continue;
         if (n->kv.applied_index >= c->n_com || !c->com[n->kv.applied_index].is_set ||
             c->com[n->kv.applied_index].digest != n->kv.digest)
             sim_violation(w, "convergence: n%u's state at %llu is not the committed state",

@@ -87,7 +87,7 @@ void sim_fault_plan(struct sim_world *w)
         return;
     }
     uint32_t roll = (uint32_t)sim_rng_below(&w->rng, 100);
-    uint32_t majority = w->p.n_nodes / 2 + 1;
+    uint32_t majority = sim_n_alive(w) / 2 + 1;
 
     if (roll < 35) {
         struct sim_node *n = &w->nodes[sim_pick_victim(w)];

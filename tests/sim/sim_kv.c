@@ -10,48 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nr_le.h"
 #include "sim.h"
 
 #define CLIENT_ATTEMPTS_MAX 40 /* refusals before an op is abandoned */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-
-    for (int i = 3; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 uint32_t sim_kv_encode_put(uint8_t *buf, uint32_t key, uint64_t client_seq, uint64_t value,
                            uint32_t pad_len)
 {
     NR_ASSERT(pad_len <= SIM_PAD_MAX);
-    put_u32(buf, SIM_MSG_MAGIC);
-    put_u32(buf + 4, key);
-    put_u64(buf + 8, client_seq);
-    put_u64(buf + 16, value);
+    nr_put_le32(buf, SIM_MSG_MAGIC);
+    nr_put_le32(buf + 4, key);
+    nr_put_le64(buf + 8, client_seq);
+    nr_put_le64(buf + 16, value);
     for (uint32_t i = 0; i < pad_len; i++)
         buf[SIM_PUT_LEN + i] = (uint8_t)(value + i);
     return SIM_PUT_LEN + pad_len;
@@ -66,13 +37,13 @@ int sim_kv_apply(struct sim_kv *kv, const struct raft_entry *e)
 {
     if (e->type == RAFT_ENTRY_NORMAL) {
         if (e->len < SIM_PUT_LEN || e->len > SIM_PUT_LEN + SIM_PAD_MAX ||
-            get_u32(e->data) != SIM_MSG_MAGIC)
+            nr_get_le32(e->data) != SIM_MSG_MAGIC)
             return -1;
-        uint32_t key = get_u32(e->data + 4);
+        uint32_t key = nr_get_le32(e->data + 4);
 
         if (key >= SIM_KEYS_MAX)
             return -1;
-        kv->val[key] = get_u64(e->data + 16);
+        kv->val[key] = nr_get_le64(e->data + 16);
     } else if (e->type != RAFT_ENTRY_NOOP && e->type != RAFT_ENTRY_CONF) {
         return -1;
     }
@@ -181,7 +152,7 @@ static void client_retry(struct sim_world *w, struct sim_client *c, int rc, uint
         return;
     }
     /* No leader known: an election is under way; do not spin. */
-    c->target = (uint32_t)sim_rng_below(&w->rng, n);
+    c->target = sim_random_slot(w);
     client_sleep(w, c, sim_rng_range(&w->rng, 10000, 40000));
 }
 

@@ -21,7 +21,9 @@ static const char *rec_name(uint32_t kind)
             [SIM_REC_PROPOSE] = "propose", [SIM_REC_READ] = "read",
             [SIM_REC_OP_DONE] = "op-done", [SIM_REC_OP_UNKNOWN] = "op-unknown",
             [SIM_REC_REFUSED] = "refused", [SIM_REC_SETTLE] = "settle",
-            [SIM_REC_FIG8] = "figure-8",
+            [SIM_REC_FIG8] = "figure-8",   [SIM_REC_CHANGE] = "change",
+            [SIM_REC_CONF] = "conf",       [SIM_REC_START] = "start",
+            [SIM_REC_STOP] = "stop",       [SIM_REC_STATE] = "state",
     };
 
     if (kind < sizeof(names) / sizeof(names[0]) && names[kind] != NULL)
@@ -51,6 +53,37 @@ static int fmt_msg(char *buf, size_t len, const struct sim_rec *r)
                     (unsigned long long)(r->f >> 16), (unsigned long long)(r->f & 0xffff), tail);
 }
 
+/* a: op | kind << 8 | auto_leave << 12 | forced << 13, b: rc, c: index,
+ * d, e: items packed 8 bits each (op - 1, id), f: item count; a transfer
+ * has op 9 and the target in d. */
+static int fmt_change(char *buf, size_t len, const struct sim_rec *r)
+{
+    static const char *const ops[] = {"?",           "add-learner",  "add-voter",      "promote",
+                                      "demote",      "remove-voter", "remove-learner", "replace",
+                                      "leave-joint", "transfer",     "invalid"};
+    static const char *const item_ops[] = {"+v", "+l", "-", "~"};
+    uint32_t op = (uint32_t)(r->a & 0xff);
+    int rc = (int)(int64_t)r->b;
+    char items[160] = "";
+    size_t off = 0;
+
+    if (op == 9)
+        return snprintf(buf, len, "transfer leadership to %llu: %s", (unsigned long long)r->d,
+                        rc == 0 ? "ok" : nr_code_name(rc));
+    for (uint64_t i = 0; i < r->f && i < 16 && off < sizeof(items); i++) {
+        uint64_t x = (i < 8 ? r->d >> (8 * i) : r->e >> (8 * (i - 8))) & 0xff;
+        int k = snprintf(items + off, sizeof(items) - off, " %s%llu", item_ops[x >> 6],
+                         (unsigned long long)(x & 63));
+
+        off += k > 0 ? (size_t)k : 0;
+    }
+    return snprintf(buf, len, "%s%s%s:%s -> %s%s%llu",
+                    op < sizeof(ops) / sizeof(ops[0]) ? ops[op] : "?",
+                    (r->a >> 12) & 1 ? " auto-leave" : "", (r->a >> 13) & 1 ? " forced" : "", items,
+                    rc == 0 ? "accepted at " : nr_code_name(rc), rc == 0 ? "" : " ",
+                    rc == 0 ? (unsigned long long)r->c : 0ull);
+}
+
 static int fmt_body(char *buf, size_t len, const struct sim_rec *r)
 {
     unsigned long long a = r->a, b = r->b, c = r->c, d = r->d;
@@ -74,9 +107,8 @@ static int fmt_body(char *buf, size_t len, const struct sim_rec *r)
         static const char *const kinds[] = {"split", "isolate", "one-way", "links"};
 
         return snprintf(buf, len, "%s%s mask=%llx", a < 4 ? kinds[a] : "?",
-                        a == SIM_PART_ONE_WAY ? (b >> 16 ? " (cannot send)" : " (cannot hear)")
-                                              : "",
-                        b & 0xffff);
+                        a == SIM_PART_ONE_WAY ? (b != 0 ? " (cannot send)" : " (cannot hear)") : "",
+                        c);
     }
     case SIM_REC_WRITE:
     case SIM_REC_DURABLE: {
@@ -112,13 +144,40 @@ static int fmt_body(char *buf, size_t len, const struct sim_rec *r)
     }
     case SIM_REC_REFUSED:
         return snprintf(buf, len, "input %llu refused: %s", a, nr_code_name((int)(int64_t)b));
+    case SIM_REC_CHANGE: return fmt_change(buf, len, r);
+    case SIM_REC_STATE: {
+        static const char *const lives[] = {"up", "unstarted", "stopped", "down"};
+        char v[128], o[128], l[128];
+
+        sim_fmt_ids(v, sizeof(v), r->f & 0xffffffffu);
+        sim_fmt_ids(o, sizeof(o), r->f >> 32);
+        sim_fmt_ids(l, sizeof(l), a >> 32);
+        return snprintf(buf, len,
+                        "%s %s term=%llu last=%llu commit=%llu applied=%llu voters=%s "
+                        "outgoing=%s learners=%s refused_unknown_sender=%llu",
+                        lives[a & 3], raft_role_name((uint32_t)(a >> 4) & 0xf), b, c, d,
+                        (unsigned long long)r->e, v, o, l, (a >> 8) & 0xffffff);
+    }
+    case SIM_REC_CONF: {
+        char v[128], o[128], l[128];
+
+        sim_fmt_ids(v, sizeof(v), b);
+        sim_fmt_ids(o, sizeof(o), c);
+        sim_fmt_ids(l, sizeof(l), d);
+        return snprintf(buf, len, "%s at %llu: voters=%s outgoing=%s learners=%s",
+                        r->e ? "installed" : "applied", a, v, o, l);
+    }
+    case SIM_REC_START: return snprintf(buf, len, "new member's process, empty data directory");
+    case SIM_REC_STOP:
+        return snprintf(buf, len, "applied its own removal: stops for good%s",
+                        a ? "" : " (was down)");
     default: return snprintf(buf, len, "%llu %llu %llu %llu", a, b, c, d);
     }
 }
 
 static void rec_print(int fd, const struct sim_rec *r)
 {
-    char body[256], line[320];
+    char body[512], line[600];
 
     fmt_body(body, sizeof(body), r);
     int n = snprintf(line, sizeof(line), "  t=%llu.%03llums n%u %s %s\n",

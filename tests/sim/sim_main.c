@@ -1,15 +1,17 @@
 /* sim_main.c - nicraft-sim: flags, the seed loop and the summary.
  *
- *   nicraft-sim --seeds N --steps M [--seed S] [--nodes K]
- *               [--inject-bug NAME] [--list-bugs] [-v]
+ *   nicraft-sim --seeds N --steps M [--seed S] [--nodes K] [--churn]
+ *               [--churn-self-remove] [--inject-bug NAME] [--stop-after V]
+ *               [--list-bugs] [-v]
  *
  * Runs seeds S..S+N-1 (S defaults to 1), each for M events, and ends with
  * exactly one summary line:
  *   sim: seeds=N steps=M ops=K violations=V
  * where ops counts client operations with a definite result and V the seeds
- * with at least one violation. Exit status 1 when V > 0, 2 for bad flags.
- * A violating seed prints one line and (for the first few) the recent
- * events; -v prints every event as it happens. */
+ * with at least one violation; with --stop-after, N counts the seeds run. --churn adds membership
+ * changes (sim_churn.c) and a "sim: churn:" line before the summary. Exit status 1 when V > 0, 2
+ * for bad flags. A violating seed prints one line and (for the first few) the recent events; -v
+ * prints every event as it happens. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -26,14 +28,21 @@ struct sim_bug {
     const char *name;
     uint32_t bit;
     const char *what;
+    const char *needs; /* flags the defect needs to show, "" for none */
 };
 
 static const struct sim_bug sim_bugs[] = {
-        {"commit-old-term", RAFT_BUG_COMMIT_OLD_TERM, "commit earlier-term entries by count"},
-        {"double-vote", RAFT_BUG_DOUBLE_VOTE, "grant a second vote in one term"},
+        {"commit-old-term", RAFT_BUG_COMMIT_OLD_TERM, "commit earlier-term entries by count", ""},
+        {"double-vote", RAFT_BUG_DOUBLE_VOTE, "grant a second vote in one term", ""},
         {"ack-before-persist", RAFT_BUG_ACK_BEFORE_PERSIST,
-         "append ack before the write is durable"},
-        {"forget-vote", RAFT_BUG_FORGET_VOTE, "drop the vote on restart"},
+         "append ack before the write is durable", ""},
+        {"forget-vote", RAFT_BUG_FORGET_VOTE, "drop the vote on restart", ""},
+        /* Membership defects: without changes there is nothing to get wrong. */
+        {"joint-as-simple", RAFT_BUG_SIMPLE_MULTI, "apply a joint change as a simple one",
+         "--churn"},
+        {"learner-quorum", RAFT_BUG_LEARNER_QUORUM, "count learners toward commit", "--churn"},
+        {"conf-no-pending", RAFT_BUG_CONF_NO_PENDING,
+         "accept a configuration change while one is pending", "--churn"},
 };
 #define N_BUGS (sizeof(sim_bugs) / sizeof(sim_bugs[0]))
 
@@ -57,16 +66,24 @@ static void on_abort(int sig)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: nicraft-sim [--seeds N] [--steps M] [--seed S] [--nodes K] "
-            "[--inject-bug NAME] [--list-bugs] [-v]\n"
+            "usage: nicraft-sim [--seeds N] [--steps M] [--seed S] [--nodes K] [--churn] "
+            "[--churn-self-remove] [--inject-bug NAME] [--stop-after V] [--list-bugs] [-v]\n"
             "  --seeds N        seeds to run (default 100)\n"
             "  --steps M        events per seed (default 2000)\n"
             "  --seed S         first seed (default 1)\n"
-            "  --nodes K        members, 1..%d (default: 3 or 5, drawn per seed)\n"
+            "  --nodes K        founding members, 1..%d (default: 3 or 5, drawn per seed)\n"
+            "  --churn          membership changes: add, promote, demote, remove (the leader\n"
+            "                   too), replace through joint configurations, leave-joint,\n"
+            "                   leadership transfer; members come and go (up to %d IDs)\n"
+            "  --churn-self-remove  --churn, but a change that removes or demotes the leader\n"
+            "                   goes to the leader itself, without the leadership transfer\n"
+            "                   SPEC section 2 rule 10 puts first (see CORE_BUGS.md)\n"
             "  --inject-bug B   switch on a named defect in every member's core\n"
-            "  --list-bugs      print the defect names and exit\n"
+            "  --stop-after V   stop after V seeds with a violation (the summary counts the\n"
+            "                   seeds run)\n"
+            "  --list-bugs      print the defects: name, what it does, flags it needs\n"
             "  -v               print every event\n",
-            SIM_NODES_MAX);
+            SIM_FOUNDERS_MAX, SIM_NODES_MAX);
 }
 
 static int bad_flag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -136,10 +153,9 @@ struct sim_num_flag {
 };
 
 static const struct sim_num_flag sim_num_flags[] = {
-        {"--seeds", 1, 100000000},
-        {"--steps", 1, 100000000},
-        {"--seed", 0, UINT64_MAX / 2},
-        {"--nodes", 1, SIM_NODES_MAX},
+        {"--seeds", 1, 100000000},      {"--steps", 1, 100000000},
+        {"--seed", 0, UINT64_MAX / 2},  {"--nodes", 1, SIM_FOUNDERS_MAX},
+        {"--stop-after", 1, 100000000},
 };
 
 static void set_num(struct sim_opts *o, size_t k, uint64_t v)
@@ -148,7 +164,8 @@ static void set_num(struct sim_opts *o, size_t k, uint64_t v)
     case 0: o->n_seeds = v; break;
     case 1: o->steps = v; break;
     case 2: o->first_seed = v; break;
-    default: o->n_nodes = (uint32_t)v; break;
+    case 3: o->n_nodes = (uint32_t)v; break;
+    default: o->stop_after = v; break;
     }
 }
 
@@ -194,9 +211,16 @@ static int parse_flags(int argc, char **argv, struct sim_opts *o)
         if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
             o->verbose = true;
             i++;
+        } else if (strcmp(argv[i], "--churn") == 0) {
+            o->churn = true;
+            i++;
+        } else if (strcmp(argv[i], "--churn-self-remove") == 0) {
+            o->churn = true;
+            o->churn_self_remove = true;
+            i++;
         } else if (strcmp(argv[i], "--list-bugs") == 0) {
             for (size_t k = 0; k < N_BUGS; k++)
-                printf("%s\t%s\n", sim_bugs[k].name, sim_bugs[k].what);
+                printf("%s\t%s\t%s\n", sim_bugs[k].name, sim_bugs[k].what, sim_bugs[k].needs);
             return 1;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
@@ -237,7 +261,8 @@ static void add_stats(struct sim_stats *sum, const struct sim_stats *s)
         dst[i] += src[i];
 }
 
-static void print_totals(const struct sim_opts *o, const struct sim_stats *t, uint64_t n_bad)
+static void print_totals(const struct sim_opts *o, uint64_t n_run, const struct sim_stats *t,
+                         uint64_t n_bad)
 {
     printf("sim: faults: crashes=%" PRIu64 " torn=%" PRIu64 " partitions=%" PRIu64
            " elections=%" PRIu64 " snapshots_sent=%" PRIu64 " installs=%" PRIu64 " msgs=%" PRIu64
@@ -246,8 +271,21 @@ static void print_totals(const struct sim_opts *o, const struct sim_stats *t, ui
            t->drops, t->ops_unknown);
     printf("sim: linearizability: keys_checked=%" PRIu64 " unknown=%" PRIu64 "\n", t->linz_keys,
            t->linz_unknown_keys);
+    if (o->churn)
+        printf("sim: churn: proposed=%" PRIu64 " accepted=%" PRIu64 " busy=%" PRIu64
+               " refused=%" PRIu64 " not_leader=%" PRIu64 " joint=%" PRIu64 " leave=%" PRIu64
+               " leader_removed=%" PRIu64 " handovers=%" PRIu64 " leader_stepdowns=%" PRIu64
+               " forced=%" PRIu64 " transfers=%" PRIu64 " applied=%" PRIu64 " added=%" PRIu64
+               " started=%" PRIu64 " stopped=%" PRIu64 "\n",
+               t->cc_proposed, t->cc_accepted, t->cc_busy, t->cc_refused, t->cc_not_leader,
+               t->cc_joint, t->cc_leave, t->cc_leader_removed, t->cc_handovers, t->leader_stepdowns,
+               t->cc_forced, t->cc_transfers, t->conf_applied, t->members_added, t->members_started,
+               t->members_stopped);
+    printf("sim: membership checks: commits=%" PRIu64 " elections=%" PRIu64 " skipped=%" PRIu64
+           "\n",
+           t->chk_commits, t->chk_elections, t->chk_skipped);
     printf("sim: seeds=%" PRIu64 " steps=%" PRIu64 " ops=%" PRIu64 " violations=%" PRIu64 "\n",
-           o->n_seeds, o->steps, t->ops_ok, n_bad);
+           n_run, o->steps, t->ops_ok, n_bad);
 }
 
 int main(int argc, char **argv)
@@ -259,14 +297,14 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     struct sim_world *w = calloc(1, sizeof(*w));
     struct sim_stats total = {0};
-    uint64_t n_bad = 0;
+    uint64_t n_bad = 0, n_run = 0;
 
     if (w == NULL) {
         fprintf(stderr, "nicraft-sim: out of memory for the world (%zu bytes)\n", sizeof(*w));
         return 2;
     }
     signal(SIGABRT, on_abort);
-    for (uint64_t k = 0; k < o.n_seeds; k++) {
+    for (uint64_t k = 0; k < o.n_seeds && (o.stop_after == 0 || n_bad < o.stop_after); k++) {
         uint64_t seed = o.first_seed + k;
 
         snprintf(sim_abort_line, sizeof(sim_abort_line),
@@ -275,6 +313,7 @@ int main(int argc, char **argv)
                  seed);
         sim_current = w;
         sim_world_run(w, &o, seed);
+        n_run++;
         if (w->failed)
             report_violation(w, ++n_bad);
         else if (o.verbose)
@@ -284,6 +323,6 @@ int main(int argc, char **argv)
         sim_world_free(w);
     }
     free(w);
-    print_totals(&o, &total, n_bad);
+    print_totals(&o, n_run, &total, n_bad);
     return n_bad > 0 ? 1 : 0;
 }

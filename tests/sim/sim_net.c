@@ -174,6 +174,7 @@ void sim_net_deliver(struct sim_world *w, struct sim_msg *sm)
         return;
     }
     log_msg(w, SIM_REC_RECV, to, &sm->m);
+    sim_member_on_deliver(w, n, &sm->m);
     struct raft_input in = {.kind = RAFT_IN_RECV, .msg = &sm->m};
 
     sim_node_step(w, n, &in, sm->m.type == RAFT_MSG_SNAPSHOT ? &sm->snap_kv : NULL, NULL);
@@ -193,12 +194,14 @@ void sim_net_snap_status(struct sim_world *w, const struct sim_ev *ev)
     sim_node_step(w, n, &in, NULL, NULL);
 }
 
-static uint32_t random_split(struct sim_world *w)
+static uint64_t random_split(struct sim_world *w)
 {
-    uint32_t n = w->p.n_nodes, all = (1u << n) - 1;
+    uint32_t n = w->p.n_nodes;
+    uint64_t all = n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
 
     for (int tries = 0; tries < 16; tries++) {
-        uint32_t mask = (uint32_t)sim_rng_below(&w->rng, all + 1u);
+        uint64_t mask =
+                all == UINT64_MAX ? sim_rng_next(&w->rng) : sim_rng_below(&w->rng, all + 1u);
 
         if (mask != 0 && mask != all)
             return mask;
@@ -210,7 +213,7 @@ static uint32_t random_split(struct sim_world *w)
  * cutting off or crashing the leader is what makes elections race. */
 uint32_t sim_pick_victim(struct sim_world *w)
 {
-    uint32_t best = (uint32_t)sim_rng_below(&w->rng, w->p.n_nodes);
+    uint32_t best = sim_random_slot(w);
     uint64_t best_term = 0;
 
     if (sim_rng_bp(&w->rng, 5000))
@@ -226,7 +229,7 @@ uint32_t sim_pick_victim(struct sim_world *w)
     return best;
 }
 
-static bool link_cut(struct sim_world *w, uint32_t kind, uint32_t mask, uint32_t x, bool is_out,
+static bool link_cut(struct sim_world *w, uint32_t kind, uint64_t mask, uint32_t x, bool is_out,
                      uint32_t a, uint32_t b)
 {
     bool in_a = (mask >> a) & 1, in_b = (mask >> b) & 1;
@@ -244,7 +247,7 @@ void sim_net_partition(struct sim_world *w)
 {
     uint32_t n = w->p.n_nodes, kind = (uint32_t)sim_rng_below(&w->rng, SIM_PART_KINDS);
     uint32_t x = sim_pick_victim(w);
-    uint32_t mask = kind == SIM_PART_SPLIT ? random_split(w) : 1u << x;
+    uint64_t mask = kind == SIM_PART_SPLIT ? random_split(w) : UINT64_C(1) << x;
     bool is_out = sim_rng_bp(&w->rng, 5000);
 
     for (uint32_t a = 0; a < n; a++) {
@@ -254,7 +257,7 @@ void sim_net_partition(struct sim_world *w)
     w->is_partitioned = true;
     w->part_epoch++;
     w->st.partitions++;
-    sim_log(w, SIM_REC_PART, x, kind, (is_out ? 1u : 0u) << 16 | mask, 0, 0, 0, 0);
+    sim_log(w, SIM_REC_PART, x, kind, is_out ? 1u : 0u, mask, 0, 0, 0);
 }
 
 uint64_t sim_net_isolate(struct sim_world *w, uint32_t x)
@@ -266,7 +269,7 @@ uint64_t sim_net_isolate(struct sim_world *w, uint32_t x)
     w->is_partitioned = true;
     w->part_epoch++;
     w->st.partitions++;
-    sim_log(w, SIM_REC_PART, x, SIM_PART_ISOLATE, 1u << x, 0, 0, 0, 0);
+    sim_log(w, SIM_REC_PART, x, SIM_PART_ISOLATE, 0, UINT64_C(1) << x, 0, 0, 0);
     return w->part_epoch;
 }
 

@@ -28,6 +28,12 @@ static void node_config(const struct sim_world *w, const struct sim_node *n,
     cfg->pre_vote = true;
     cfg->check_quorum = true;
     cfg->bugs = w->opts->bugs;
+    if (w->opts->churn) {
+        /* Small bounds, so that the operator's readiness question
+         * (raft_check_ready) is answered "not yet" now and then. */
+        cfg->learner_lag_entries_max = w->p.learner_lag_max;
+        cfg->learner_ready_ticks = w->p.learner_ready_ticks;
+    }
 }
 
 int sim_node_start(struct sim_world *w, struct sim_node *n, bool is_fresh)
@@ -58,6 +64,7 @@ int sim_node_start(struct sim_world *w, struct sim_node *n, bool is_fresh)
     n->leader_hint = RAFT_ID_NONE;
     n->want_applied = 0;
     n->want_compact = false;
+    sim_member_on_start(w, n);
     if (!is_fresh) {
         w->st.restarts++;
         sim_log(w, SIM_REC_RESTART, n->idx, n->gen, boot.hard_state.term, boot.hard_state.vote,
@@ -189,10 +196,14 @@ static void handle_output(struct sim_world *w, struct sim_node *n, const struct 
 {
     uint32_t old_role = n->role;
     uint64_t old_term = n->term;
+    uint64_t old_commit = n->commit;
+    struct raft_conf old_conf = n->conf;
 
     sim_check_step(w, n, out);
-    if (n->role == RAFT_LEADER && (old_role != RAFT_LEADER || old_term != n->term))
+    if (n->role == RAFT_LEADER && (old_role != RAFT_LEADER || old_term != n->term)) {
+        sim_member_on_leader(w, n, &old_conf, out);
         sim_fault_on_leader(w, n);
+    }
     if (out->hard_state_changed && out->hard_state.commit > n->commit) {
         n->commit = out->hard_state.commit;
         if (n->role == RAFT_LEADER)
@@ -209,6 +220,7 @@ static void handle_output(struct sim_world *w, struct sim_node *n, const struct 
         sim_clients_on_reads(w, n, &out->reads);
     if (out->install != NULL || out->apply.n > 0 || out->reads.n > 0)
         sim_clients_on_applied(w, n);
+    sim_member_after_step(w, n, out, &old_conf, old_commit, old_role);
     sim_fault_after_step(w, n, out, n->disk.head != NULL);
 }
 

@@ -56,8 +56,24 @@ static void draw_params(struct sim_world *w)
     p->msg_bytes_max = msg_bytes[sim_rng_below(r, sizeof(msg_bytes) / sizeof(msg_bytes[0]))];
     p->client_timeout_us = sim_rng_range(r, 300000, 1000000);
     p->put_bp = (uint32_t)sim_rng_range(r, 4000, 8000);
+    p->n_founders = p->n_nodes;
+    if (!w->opts->churn)
+        return; /* runs without --churn draw exactly what they always drew */
+    p->churn_mean_us = sim_rng_range(r, 30000, 150000);
+    p->churn_busy_bp = (uint32_t)sim_rng_range(r, 1000, 4000);
+    p->churn_force_bp = (uint32_t)sim_rng_range(r, 500, 2500);
+    p->start_early_bp = (uint32_t)sim_rng_range(r, 0, 1000);
+    p->start_late_bp = (uint32_t)sim_rng_range(r, 500, 2500);
+    p->start_never_bp = (uint32_t)sim_rng_range(r, 0, 800);
+    p->learner_lag_max = sim_rng_range(r, 2, 64);
+    p->learner_ready_ticks = (uint32_t)sim_rng_range(r, 2, 20);
 }
 
+/* The founders boot one of the two ways raft.h allows. Without --churn:
+ * the founding configuration in snap.conf at index 0 (an agreement, as
+ * etcd's --initial-cluster). With --churn: as CONF entries 1..N at term 1,
+ * committed (SPEC section 2 rule 8), so that a member added later boots
+ * empty and learns every configuration from the log or a snapshot. */
 static int start_members(struct sim_world *w)
 {
     w->conf.n_voters = w->p.n_nodes;
@@ -68,7 +84,11 @@ static int start_members(struct sim_world *w)
 
         n->idx = i;
         n->id = i + 1;
-        n->disk.snap.meta.conf = w->conf;
+        n->life = SIM_LIFE_RUNNING;
+        if (w->opts->churn)
+            sim_churn_found(w, n);
+        else
+            n->disk.snap.meta.conf = w->conf;
         if (sim_node_start(w, n, true) != 0)
             return -1;
     }
@@ -106,8 +126,12 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
     case SIM_EV_SNAP_STATUS: sim_net_snap_status(w, ev); break;
     case SIM_EV_CRASH: on_crash_event(w, ev); break;
     case SIM_EV_RESTART:
-        if (n != NULL && n->raft == NULL)
-            sim_node_start(w, n, false);
+        if (n != NULL && n->raft == NULL && n->life == SIM_LIFE_RUNNING) {
+            if (n->is_removed)
+                sim_churn_stop_member(w, n); /* refuses to run (SPEC 2 rule 10) */
+            else
+                sim_node_start(w, n, false);
+        }
         break;
     case SIM_EV_FAULT: sim_fault_plan(w); break;
     case SIM_EV_HEAL:
@@ -116,6 +140,15 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
         break;
     case SIM_EV_ISOLATE: sim_fault_isolate(w, ev->node, ev->a); break;
     case SIM_EV_CLIENT: sim_client_wake(w, (uint32_t)ev->a, ev->b); break;
+    case SIM_EV_CHURN: sim_churn_plan(w); break;
+    case SIM_EV_START:
+        if (n != NULL && n->life == SIM_LIFE_UNSTARTED)
+            sim_churn_start_member(w, n);
+        break;
+    case SIM_EV_STOP:
+        if (n != NULL && n->life == SIM_LIFE_RUNNING && n->gen == ev->gen)
+            sim_churn_stop_member(w, n);
+        break;
     default: NR_ASSERT(!"unknown simulator event");
     }
 }
@@ -131,6 +164,38 @@ static bool step_once(struct sim_world *w)
     return true;
 }
 
+/* Every slot's state into the event log, for the dump of a liveness failure:
+ * a: state (0 up, 1 unstarted, 2 stopped, 3 down) | role << 4 | messages
+ * refused from unknown senders << 8 (24 bits) | learners << 32, b: term,
+ * c: last, d: commit, e: applied, f: voters | outgoing << 32. */
+static void log_states(struct sim_world *w)
+{
+    struct raft_status st;
+    struct raft_stats rs;
+
+    for (uint32_t i = 0; i < w->p.n_nodes; i++) {
+        const struct sim_node *n = &w->nodes[i];
+        const struct raft_conf *c = &st.conf;
+        uint32_t state = n->life == SIM_LIFE_RUNNING && n->raft == NULL ? 3u : n->life;
+
+        memset(&st, 0, sizeof(st));
+        memset(&rs, 0, sizeof(rs));
+        if (n->raft != NULL) {
+            raft_status(n->raft, &st);
+            raft_stats(n->raft, &rs);
+        }
+        uint64_t learners = sim_ids_mask(c->learners, c->n_learners) |
+                            sim_ids_mask(c->learners_next, c->n_learners_next);
+        uint64_t unknown =
+                rs.refused_unknown_sender < 0xffffff ? rs.refused_unknown_sender : 0xffffff;
+
+        sim_log(w, SIM_REC_STATE, i, state | st.role << 4 | unknown << 8 | learners << 32,
+                st.hard_state.term, st.last_index, st.hard_state.commit, n->kv.applied_index,
+                sim_ids_mask(c->voters, c->n_voters) |
+                        sim_ids_mask(c->voters_outgoing, c->n_voters_outgoing) << 32);
+    }
+}
+
 static void settle(struct sim_world *w)
 {
     uint64_t deadline = w->now_us + SETTLE_MAX_US;
@@ -141,22 +206,32 @@ static void settle(struct sim_world *w)
     sim_log(w, SIM_REC_SETTLE, 0, 0, 0, 0, 0, 0, 0);
     sim_net_heal(w);
     for (uint32_t i = 0; i < w->p.n_nodes && !w->failed; i++) {
-        if (w->nodes[i].raft == NULL)
-            sim_node_start(w, &w->nodes[i], false);
+        struct sim_node *n = &w->nodes[i];
+
+        if (n->raft != NULL || n->life != SIM_LIFE_RUNNING)
+            continue;
+        if (n->is_removed)
+            sim_churn_stop_member(w, n);
+        else
+            sim_node_start(w, n, false);
     }
     for (uint32_t i = 0; i < SETTLE_EVENTS_MAX && !w->failed && w->now_us < deadline; i++) {
-        if (i % SETTLE_CHECK_EVERY == 0 && sim_check_converged(w)) {
+        if (i % SETTLE_CHECK_EVERY == 0 && w->opts->churn)
+            sim_churn_settle_starts(w);
+        if (i % SETTLE_CHECK_EVERY == 0 && !w->failed && sim_check_converged(w)) {
             is_done = true;
             break;
         }
         if (!step_once(w))
             break;
     }
-    if (!w->failed && !is_done)
+    if (!w->failed && !is_done) {
+        log_states(w);
         sim_violation(w,
                       "liveness: no convergence within %u ms of settling with every "
                       "member up and no faults",
                       SETTLE_MAX_US / 1000);
+    }
 }
 
 static void check_history(struct sim_world *w)
@@ -186,6 +261,8 @@ void sim_world_run(struct sim_world *w, const struct sim_opts *opts, uint64_t se
     sim_clients_start(w);
     sim_schedule(w, sim_rng_range(&w->rng, w->p.fault_mean_us / 4, w->p.fault_mean_us),
                  SIM_EV_FAULT, 0, 0, 0, NULL);
+    if (opts->churn)
+        sim_churn_start(w);
     while (w->steps < opts->steps && !w->failed && step_once(w))
         w->steps++;
     if (!w->failed)
