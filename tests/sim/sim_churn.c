@@ -570,10 +570,8 @@ static bool drops_leader(const struct churn_view *v, const struct raft_conf_chan
 
 /* SPEC section 2 rule 10: removing the leader first hands leadership to a
  * healthy voter that stays; the change follows at the next decision, at the
- * new leader. Without it, a leader that removes itself commits, tells the
- * others, applies and stops, and a survivor that missed the news may need
- * the stopped members' votes under the configuration it still holds
- * (CORE_BUGS.md; --churn-self-remove does it that way). */
+ * new leader. (Without it the core hands over by itself once it applies its
+ * own removal; --churn-self-remove exercises that path.) */
 static void hand_over(struct sim_world *w, struct churn_view *v, uint32_t op,
                       const struct raft_conf_change *cc, bool forced)
 {

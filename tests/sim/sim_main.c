@@ -77,7 +77,7 @@ static void usage(FILE *f)
             "                   leadership transfer; members come and go (up to %d IDs)\n"
             "  --churn-self-remove  --churn, but a change that removes or demotes the leader\n"
             "                   goes to the leader itself, without the leadership transfer\n"
-            "                   SPEC section 2 rule 10 puts first (see CORE_BUGS.md)\n"
+            "                   SPEC section 2 rule 10 puts first (the core hands over)\n"
             "  --inject-bug B   switch on a named defect in every member's core\n"
             "  --stop-after V   stop after V seeds with a violation (the summary counts the\n"
             "                   seeds run)\n"
