@@ -175,11 +175,14 @@ static void check_msgs(struct driver *d, const struct raft_msgs *msgs)
         const struct raft_msg *m = &msgs->v[i];
         UNIT_CHECK(m->from == 1, "message from %" PRIu64 ", not this node", m->from);
         /* Peers 2 and 3; or the stranger 9, only answered (a stranger's
-         * leader messages of a newer term are followed, raft.h), never
-         * asked for a vote or sent entries. */
+         * leader messages of a newer term are followed and its vote
+         * requests answered, raft.h), never asked for a vote or sent
+         * entries. */
         UNIT_CHECK(m->to == 2 || m->to == 3 ||
                        (m->to == 9 && (m->type == RAFT_MSG_APPEND_RESP ||
-                                       m->type == RAFT_MSG_HEARTBEAT_RESP)),
+                                       m->type == RAFT_MSG_HEARTBEAT_RESP ||
+                                       m->type == RAFT_MSG_VOTE_RESP ||
+                                       m->type == RAFT_MSG_PREVOTE_RESP)),
                    "message %s to %" PRIu64 ", not a peer's", raft_msg_type_name(m->type), m->to);
         UNIT_CHECK(m->type >= 1 && m->type <= RAFT_MSG_TYPE_MAX, "message type %u", m->type);
         for (uint32_t k = 0; k < m->n_entries; k++)
