@@ -31,6 +31,7 @@ const char *nr_code_name(int code)
     case NR_EREFUSED: return "NR_EREFUSED";
     case NR_ENOMEM: return "NR_ENOMEM";
     case NR_ECORRUPT: return "NR_ECORRUPT";
+    case NR_EIO: return "NR_EIO";
     default: return "NR_E?";
     }
 }

@@ -18,6 +18,7 @@ enum nr_code {
     NR_EREFUSED = -7,    /* a rule refused the request (see the sentence) */
     NR_ENOMEM = -8,      /* allocation at creation failed */
     NR_ECORRUPT = -9,    /* stored state that contradicts itself */
+    NR_EIO = -10,        /* a read, write or sync failed (errno in the sentence) */
 };
 
 struct nr_err {

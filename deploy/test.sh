@@ -233,6 +233,16 @@ if $normal_built; then
     run_sim build
 fi
 
+# The libFuzzer targets (WAL replay, snapshot loading) need clang: their own
+# build, and only the 'fuzz' suite runs there, each target briefly (the
+# smoke scripts take a duration; run them longer by hand).
+if CC=clang configure_and_build build-fuzz fuzz -Dbuildtype=debugoptimized -Db_sanitize=none \
+    -Dfuzz=true; then
+    run_meson_tests build-fuzz fuzz --suite fuzz
+else
+    printf '\n== tests (fuzz): not run, the build failed\n'
+fi
+
 printf '\n== summary\n'
 for name in "${skipped_names[@]+"${skipped_names[@]}"}"; do
     echo "skipped: $name"

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "nr_err.h"
 #include "storage_fault.h"
@@ -33,6 +34,8 @@ struct wal_writer_opts {
     bool sqpoll;            /* a kernel thread polls the submission queue */
     const char *probe_dir;  /* WAL_SYNC_AUTO: where to measure */
     struct storage_faults *faults; /* tests only; NULL in production */
+    bool plain_ring;        /* no SINGLE_ISSUER/DEFER_TASKRUN/COOP_TASKRUN:
+                               the benchmark's comparison; false normally */
 };
 
 struct wal_writer;
@@ -48,14 +51,38 @@ void wal_writer_destroy(struct wal_writer *w);
 /* The mode in use (after an AUTO probe, the one it picked). */
 uint32_t wal_writer_mode(const struct wal_writer *w);
 const char *wal_sync_mode_name(uint32_t mode);
+/* The IORING_SETUP_* flags the ring was made with (the newest the kernel
+ * took: SINGLE_ISSUER | DEFER_TASKRUN, else COOP_TASKRUN, else none). */
+uint32_t wal_writer_ring_flags(const struct wal_writer *w);
+
+/* Start-up measurement for the WAL's file mode (O_DIRECT or not) and sync
+ * mode: durable 4 KiB overwrites of a pre-zeroed scratch file in dir (the
+ * WAL's file system), every combination interleaved, each one's fastest
+ * round kept; the scratch files are removed. About 10 ms on this disk. */
+struct wal_writer_probe_result {
+    bool direct;                  /* the faster: files opened O_DIRECT */
+    uint32_t sync_mode;           /* with it, the faster sync mode */
+    uint64_t ns_per_write[2][2];  /* [direct][sync_mode - 1] */
+};
+int wal_writer_probe(const char *dir, struct wal_writer_probe_result *out, struct nr_err *err);
 
 /* Registers an open file descriptor for writes; *slot names it after. */
 int wal_writer_add_file(struct wal_writer *w, int fd, uint32_t *slot, struct nr_err *err);
 void wal_writer_remove_file(struct wal_writer *w, uint32_t slot);
 
+/* Registers the buffers writes will come from (a WAL's batch buffers), at
+ * most 16, once: a write lying inside one goes out as WRITE_FIXED, its
+ * pages pinned once here instead of at every write (O_DIRECT). The memory
+ * must stay valid until destroy. NR_EREFUSED (RLIMIT_MEMLOCK, say): writes
+ * still work, unregistered. */
+int wal_writer_register_buffers(struct wal_writer *w, const struct iovec *iov, uint32_t n,
+                                struct nr_err *err);
+
 /* Queues a durable write; buf stays untouched until its completion is
  * reaped. 0, NR_EBUSY (ring full: back off), NR_EINVAL (misaligned for
- * O_DIRECT, bad slot). Nothing reaches the kernel before wal_writer_flush(). */
+ * O_DIRECT, bad slot), NR_EREFUSED (an earlier write to this file failed:
+ * the file is stopped). Nothing reaches the kernel before
+ * wal_writer_flush() (or wal_writer_wait(), which submits what is queued). */
 int wal_writer_write(struct wal_writer *w, uint32_t slot, uint64_t offset, const void *buf,
                      uint32_t len, uint64_t cookie, struct nr_err *err);
 /* Submits everything queued: one system call at most. */
