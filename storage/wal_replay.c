@@ -457,8 +457,10 @@ static int replay_finish(struct replay *r, struct nr_err *err)
                        " but the log ends at %" PRIu64 "; committed entries are lost; " FIX,
                        rec->n_used > 0 ? base_name(rec->segs[rec->n_used - 1].path) : "(none)",
                        rec->hard_state.commit, rec->last_index);
+    /* Empty entries may leave the data area unallocated (NULL): no pointer
+     * arithmetic on it then, and an empty entry's data stays NULL. */
     for (uint32_t i = 0; i < rec->n_entries; i++)
-        rec->entries[i].data = rec->data + rec->data_off[i];
+        rec->entries[i].data = rec->data != NULL ? rec->data + rec->data_off[i] : NULL;
     return 0;
 }
 

@@ -21,6 +21,19 @@ else
 fi
 mkdir -p "$work/corpus" "$work/artifacts"
 
+# Inputs that once failed (fuzz_regress/ beside this script) run first.
+regress=$(dirname "${BASH_SOURCE[0]}")/fuzz_regress
+if [ -d "$regress" ] && [ -n "$(ls -A "$regress")" ]; then
+    if ! UBSAN_OPTIONS=halt_on_error=1 "$fuzzer" "$regress"/* >"$work/regress.log" 2>&1 ||
+        grep -q "runtime error\|ERROR: AddressSanitizer" "$work/regress.log"; then
+        trap - EXIT
+        tail -n 30 "$work/regress.log"
+        echo "fuzz-wal-replay: FAILED on a regression input in $regress"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+fi
+
 rc=0
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
