@@ -1,0 +1,361 @@
+/* dataplane_bench.c - messages/s and round trips of the dataplane between two
+ * processes (issue 5), against the raw rate of the same transport.
+ *
+ * For each transport (net_af_packet and net_af_xdp on veths in namespaces made
+ * by deploy/netns.sh, net_memif, kernel UDP on loopback), each message size
+ * (64 B, 1 KiB) and each idle policy (busy, adaptive):
+ *   - raw: a plain burst sender and receiver of frames of the size one
+ *     message takes alone (Ethernet/IPv4/UDP + message; for UDP datagrams of
+ *     the message size), no nicraft logic: frames/s at the receiver;
+ *   - nicraft: dp_lcore + dp_net + dp_frame (messages batched into frames up
+ *     to the MTU, CRC32C, decode, filter) from sender to receiver: messages/s
+ *     at the receiver;
+ *   - rtt: ping-pong of one message, p50/p99, back to back;
+ *   - wake: the same after 5 ms of silence (the echo side has gone idle):
+ *     what `adaptive` costs once it has blocked.
+ * The two processes are pinned apart (EAL -l 0 / -l 1: two vCPUs). The
+ * orchestrator re-executes this program with --role rx|tx in the right
+ * namespace and reads one `result ...` line from each.
+ *
+ * Usage: dataplane-bench [--quick] [--seconds S] [--transports a,b] [--check]
+ *   --check: exit 1 unless every case measured a non-zero rate (smoke test).
+ * One line per case:
+ *   transport=... size=... idle=... msgs_per_s=... rtt_p50_us=... rtt_p99_us=...
+ *   raw_frames_per_s=... ratio=... wake_p50_us=... wake_p99_us=... frames_per_s=...
+ */
+#include <sys/wait.h>
+
+#include <rte_mbuf.h>
+
+
+#include "dp_bench.h"
+
+static uint16_t g_udp_port = 7200; /* --port: distinct per orchestrator run */
+
+/* ----------------------------------------------------------- orchestrator */
+
+struct child {
+    pid_t pid;
+    int fd;          /* its stdout */
+    char log[128];   /* its stderr */
+};
+
+static char g_self[512];
+static char g_netns[600];
+static char g_prefix[16];
+static volatile sig_atomic_t g_signal;
+static pid_t g_children[2];
+
+static void on_signal(int sig) { g_signal = sig; }
+
+static void netns_cmd(const char *args)
+{
+    char cmd[800];
+    snprintf(cmd, sizeof(cmd), "NICRAFT_NETNS_PREFIX=%s '%s' %s", g_prefix, g_netns, args);
+    if (system(cmd) != 0)
+        fprintf(stderr, "dataplane-bench: '%s' failed\n", cmd);
+}
+
+static void cleanup(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (g_children[i] > 0)
+            kill(g_children[i], SIGKILL);
+    if (g_netns[0] != '\0' && geteuid() == 0)
+        netns_cmd("down");
+}
+
+static int spawn(struct child *c, int slot, const char *ns, const char *const *args)
+{
+    const char *argv[40];
+    int n = 0, pfd[2];
+    if (ns != NULL) {
+        argv[n++] = "ip", argv[n++] = "netns", argv[n++] = "exec", argv[n++] = ns;
+    }
+    argv[n++] = g_self;
+    for (int i = 0; args[i] != NULL && n < 38; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    snprintf(c->log, sizeof(c->log), "/tmp/%s-child%d.log", g_prefix, slot);
+    if (pipe(pfd) != 0)
+        return -1;
+    fflush(stdout);
+    c->pid = fork();
+    if (c->pid == 0) {
+        dup2(pfd[1], 1);
+        FILE *e = fopen(c->log, "w");
+        if (e != NULL)
+            dup2(fileno(e), 2);
+        close(pfd[0]);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    c->fd = pfd[0];
+    g_children[slot] = c->pid;
+    return c->pid > 0 ? 0 : -1;
+}
+
+/* Reads lines until one starts with want (copied to line) or timeout. */
+static bool child_read(struct child *c, const char *want, char *line, size_t line_len,
+                       double timeout_s)
+{
+    char buf[1024];
+    size_t used = 0;
+    double end = dp_bench_now_s() + timeout_s;
+    while (dp_bench_now_s() < end && !g_signal) {
+        fd_set rs;
+        FD_ZERO(&rs);
+        FD_SET(c->fd, &rs);
+        struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+        if (select(c->fd + 1, &rs, NULL, NULL, &tv) <= 0)
+            continue;
+        ssize_t k = read(c->fd, buf + used, 1);
+        if (k <= 0)
+            return false;
+        if (buf[used] == '\n' || used + 2 >= sizeof(buf)) {
+            buf[used] = '\0';
+            if (strncmp(buf, want, strlen(want)) == 0) {
+                size_t n = strlen(buf) < line_len - 1 ? strlen(buf) : line_len - 1;
+                memcpy(line, buf, n);
+                line[n] = '\0';
+                return true;
+            }
+            used = 0;
+            continue;
+        }
+        used++;
+    }
+    return false;
+}
+
+static void child_reap(struct child *c, int slot, bool ok)
+{
+    if (!ok)
+        kill(c->pid, SIGKILL);
+    int st;
+    waitpid(c->pid, &st, 0);
+    close(c->fd);
+    g_children[slot] = 0;
+    if (!ok) {
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "tail -3 %s | sed 's/^/    child: /' >&2", c->log);
+        if (system(cmd) != 0)
+            fprintf(stderr, "    (no child log)\n");
+    }
+    unlink(c->log);
+}
+
+static double field(const char *line, const char *key)
+{
+    const char *p = strstr(line, key);
+    return p != NULL ? strtod(p + strlen(key), NULL) : 0;
+}
+
+struct transport {
+    const char *name;
+    bool needs_ns;
+    char vdev_rx[200], vdev_tx[200];
+    const char *ip_rx, *ip_tx;
+};
+
+/* One rx/tx pair; returns false when either did not report. */
+static bool run_pair(const struct transport *t, const char *mode, uint32_t size, const char *idle,
+                     double seconds, uint32_t n_rtt, uint32_t n_wake, char *rx_line,
+                     char *tx_line)
+{
+    static unsigned int n_runs;
+    char port[16], sz[16], secs_rx[16], secs_tx[16], nr[16], nw[16], pr[32], pt[32], ns1[32], ns2[32];
+    snprintf(sz, sizeof(sz), "%u", size);
+    snprintf(port, sizeof(port), "%u", g_udp_port);
+    snprintf(secs_rx, sizeof(secs_rx), "%.2f", seconds + 30);
+    snprintf(secs_tx, sizeof(secs_tx), "%.2f", seconds);
+    snprintf(nr, sizeof(nr), "%u", n_rtt);
+    snprintf(nw, sizeof(nw), "%u", n_wake);
+    snprintf(pr, sizeof(pr), "%sr%u", g_prefix, n_runs);
+    snprintf(pt, sizeof(pt), "%st%u", g_prefix, n_runs++);
+    snprintf(ns1, sizeof(ns1), "%s-h1", g_prefix);
+    snprintf(ns2, sizeof(ns2), "%s-h2", g_prefix);
+    const char *rx_args[] = {"--role", "rx", "--mode", mode, "--transport", t->name,
+                             "--vdev", t->vdev_rx, "--prefix", pr, "--lcore", "0",
+                             "--ip", t->ip_rx, "--size", sz, "--seconds", secs_rx,
+                             "--idle", idle, "--port", port, NULL};
+    const char *tx_args[] = {"--role", "tx", "--mode", mode, "--transport", t->name,
+                             "--vdev", t->vdev_tx, "--prefix", pt, "--lcore", "1",
+                             "--ip", t->ip_tx, "--peer", t->ip_rx, "--size", sz,
+                             "--seconds", secs_tx, "--idle", idle, "--rtt", nr, "--wake", nw,
+                             "--port", port, NULL};
+    struct child rx, tx;
+    char ready[64];
+    if (spawn(&rx, 0, t->needs_ns ? ns1 : NULL, rx_args) != 0)
+        return false;
+    if (!child_read(&rx, "ready", ready, sizeof(ready), 10)) {
+        child_reap(&rx, 0, false);
+        return false;
+    }
+    if (spawn(&tx, 1, t->needs_ns ? ns2 : NULL, tx_args) != 0) {
+        child_reap(&rx, 0, false);
+        return false;
+    }
+    double budget = seconds + n_rtt * 0.0002 + n_wake * 0.0055 + 20;
+    bool tx_ok = child_read(&tx, "result", tx_line, 512, budget);
+    bool rx_ok = child_read(&rx, "result", rx_line, 512, 10);
+    child_reap(&tx, 1, tx_ok);
+    child_reap(&rx, 0, rx_ok);
+    return tx_ok && rx_ok;
+}
+
+static void bench_transport(const struct transport *t, const uint32_t *sizes, int n_sizes,
+                            double seconds, uint32_t n_rtt, uint32_t n_wake, int *n_bad)
+{
+    static const char *const idles[] = {"busy", "adaptive"};
+    char rx_line[512], tx_line[512];
+    for (int s = 0; s < n_sizes && !g_signal; s++) {
+        /* Raw runs bracket the nicraft ones (before and after, mean of those
+         * that reported): on a shared host the load drifts between runs. */
+        double raw = 0, raw_sum = 0;
+        int n_raw = 0;
+        if (run_pair(t, "raw", sizes[s], "busy", seconds, 0, 0, rx_line, tx_line) &&
+            field(rx_line, "rate=") > 0)
+            raw_sum += field(rx_line, "rate="), n_raw++;
+        double msgs_v[2] = {0, 0};
+        bool ok_v[2] = {false, false};
+        char rx_v[2][512], tx_v[2][512];
+        for (int i = 0; i < 2 && !g_signal; i++) {
+            ok_v[i] = run_pair(t, "nr", sizes[s], idles[i], seconds, n_rtt, n_wake, rx_v[i],
+                               tx_v[i]);
+            msgs_v[i] = ok_v[i] ? field(rx_v[i], "rate=") : 0;
+        }
+        if (run_pair(t, "raw", sizes[s], "busy", seconds, 0, 0, rx_line, tx_line) &&
+            field(rx_line, "rate=") > 0)
+            raw_sum += field(rx_line, "rate="), n_raw++;
+        raw = n_raw > 0 ? raw_sum / n_raw : 0;
+        for (int i = 0; i < 2 && !g_signal; i++) {
+            bool ok = ok_v[i];
+            double msgs = msgs_v[i];
+            memcpy(rx_line, rx_v[i], sizeof(rx_line));
+            memcpy(tx_line, tx_v[i], sizeof(tx_line));
+            if (!ok || msgs <= 0 || raw <= 0) {
+                (*n_bad)++;
+                printf("transport=%s size=%u idle=%s msgs_per_s=%s rtt_p50_us=- rtt_p99_us=- "
+                       "raw_frames_per_s=%.0f ratio=- (not measurable: %s)\n",
+                       t->name, sizes[s], idles[i], ok ? "0" : "-", raw,
+                       !ok ? "a process failed or timed out" : "nothing received");
+                fflush(stdout);
+                continue;
+            }
+            printf("transport=%s size=%u idle=%s msgs_per_s=%.0f rtt_p50_us=%.1f "
+                   "rtt_p99_us=%.1f raw_frames_per_s=%.0f ratio=%.2f wake_p50_us=%.1f "
+                   "wake_p99_us=%.1f frames_per_s=%.0f\n",
+                   t->name, sizes[s], idles[i], msgs, field(tx_line, "rtt_p50="),
+                   field(tx_line, "rtt_p99="), raw, msgs / raw, field(tx_line, "wake_p50="),
+                   field(tx_line, "wake_p99="), field(rx_line, "frames_per_s="));
+            fflush(stdout);
+        }
+    }
+}
+
+static int orchestrate(int argc, char **argv)
+{
+    double seconds = 2;
+    uint32_t n_rtt = 20000, n_wake = 400;
+    const char *list = "af_packet,af_xdp,memif,udp";
+    uint32_t sizes[2] = {64, 1024};
+    int n_sizes = 2;
+    bool is_check = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            seconds = 0.3, n_rtt = 2000, n_wake = 40;
+        else if (strcmp(argv[i], "--check") == 0)
+            is_check = true;
+        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+            seconds = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--transports") == 0 && i + 1 < argc)
+            list = argv[++i];
+        else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
+            sizes[0] = (uint32_t)strtoul(argv[++i], NULL, 10), n_sizes = 1;
+        else if (strcmp(argv[i], "--netns") == 0 && i + 1 < argc)
+            snprintf(g_netns, sizeof(g_netns), "%s", argv[++i]);
+        else {
+            fprintf(stderr, "usage: dataplane-bench [--quick] [--seconds S] [--transports "
+                            "af_packet,af_xdp,memif,udp] [--size N] [--netns PATH] [--check]\n");
+            return 2;
+        }
+    }
+    if (seconds <= 0 || seconds > 60 || sizes[0] < 8 || sizes[0] > 1300) {
+        fprintf(stderr, "dataplane-bench: --seconds in (0, 60], --size in 8..1300\n");
+        return 2;
+    }
+    const char *ci = getenv("CI");
+    bool is_ci = ci != NULL && ci[0] != '\0' && strcmp(ci, "0") != 0 && strcmp(ci, "false") != 0;
+    if (is_check && geteuid() != 0 && !is_ci) {
+        printf("dataplane-bench: skipped: DPDK with --no-huge and namespaces need root\n");
+        return 77; /* CONVENTIONS section 7: under CI this runs as root */
+    }
+    ssize_t k = readlink("/proc/self/exe", g_self, sizeof(g_self) - 1);
+    if (k <= 0)
+        return 1;
+    g_self[k] = '\0';
+    if (g_netns[0] == '\0') { /* build/bench/dataplane-bench -> deploy/netns.sh */
+        snprintf(g_netns, sizeof(g_netns), "%s", g_self);
+        for (int up = 0; up < 3; up++) {
+            char *slash = strrchr(g_netns, '/');
+            if (slash != NULL)
+                *slash = '\0';
+        }
+        strncat(g_netns, "/deploy/netns.sh", sizeof(g_netns) - strlen(g_netns) - 1);
+    }
+    snprintf(g_prefix, sizeof(g_prefix), "nrb%d", (int)(getpid() % 1000));
+    g_udp_port = (uint16_t)(20000 + getpid() % 20000);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    atexit(cleanup);
+    bool has_ns = geteuid() == 0 && access(g_netns, X_OK) == 0;
+    if (has_ns)
+        netns_cmd("up 2");
+    char sock[64];
+    snprintf(sock, sizeof(sock), "/tmp/%s-memif.sock", g_prefix);
+    int n_bad = 0;
+    double t0 = dp_bench_now_s();
+    char names[128];
+    snprintf(names, sizeof(names), "%s", list);
+    for (char *save = NULL, *name = strtok_r(names, ",", &save); name != NULL && !g_signal;
+         name = strtok_r(NULL, ",", &save)) {
+        struct transport t = {.name = name, .ip_rx = "198.18.0.1", .ip_tx = "198.18.0.2"};
+        if (strcmp(name, "af_packet") == 0 || strcmp(name, "af_xdp") == 0) {
+            t.needs_ns = true;
+            const char *fmt = name[3] == 'p' ? "net_af_packet0,iface=%s-h%dv,qpairs=1"
+                                             : "net_af_xdp0,iface=%s-h%dv,start_queue=0,"
+                                               "queue_count=1";
+            snprintf(t.vdev_rx, sizeof(t.vdev_rx), fmt, g_prefix, 1);
+            snprintf(t.vdev_tx, sizeof(t.vdev_tx), fmt, g_prefix, 2);
+            if (!has_ns) {
+                printf("transport=%s not measurable: needs root and %s\n", name, g_netns);
+                n_bad++;
+                continue;
+            }
+        } else if (strcmp(name, "memif") == 0) {
+            snprintf(t.vdev_rx, sizeof(t.vdev_rx), "net_memif0,role=server,socket=%s", sock);
+            snprintf(t.vdev_tx, sizeof(t.vdev_tx), "net_memif0,role=client,socket=%s", sock);
+        } else if (strcmp(name, "udp") == 0) {
+            t.ip_rx = t.ip_tx = "127.0.0.1";
+            snprintf(t.vdev_rx, sizeof(t.vdev_rx), "-");
+            snprintf(t.vdev_tx, sizeof(t.vdev_tx), "-");
+        } else {
+            fprintf(stderr, "dataplane-bench: unknown transport %s\n", name);
+            return 2;
+        }
+        bench_transport(&t, sizes, n_sizes, seconds, n_rtt, n_wake, &n_bad);
+    }
+    printf("# %.1f s; raw = plain burst of frames of (headers + one message), busy; "
+           "wake = round trip after 5 ms idle\n", dp_bench_now_s() - t0);
+    return is_check && n_bad > 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--role") != 0)
+        return orchestrate(argc, argv);
+    return dp_bench_role(argc, argv);
+}
