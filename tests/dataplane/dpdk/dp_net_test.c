@@ -6,18 +6,10 @@
 #include <string.h>
 
 #include "dp_net.h"
+#include "unit_check.h"
 
-static int n_passed, n_failed;
-
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (cond) {                                                                 \
-            n_passed++;                                                             \
-        } else {                                                                    \
-            n_failed++;                                                             \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-        }                                                                           \
-    } while (0)
+/* A counted check that names the condition (unit_check.h). */
+#define CHECK(cond) UNIT_CHECK((cond), "%s", #cond)
 
 static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x0a};
 static const uint8_t mac_b[6] = {0x02, 0, 0, 0, 0, 0x0b};
@@ -238,6 +230,5 @@ int main(void)
     test_neigh_table();
     test_icmp();
     test_drops();
-    printf("%d passed, %d failed\n", n_passed, n_failed);
-    return n_failed == 0 ? 0 : 1;
+    return unit_finish();
 }

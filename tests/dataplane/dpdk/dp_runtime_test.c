@@ -21,18 +21,10 @@
 #include "dp_lcore.h"
 #include "dp_net.h"
 #include "dp_port.h"
+#include "unit_check.h"
 
-static int n_passed, n_failed;
-
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (cond) {                                                                 \
-            n_passed++;                                                             \
-        } else {                                                                    \
-            n_failed++;                                                             \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-        }                                                                           \
-    } while (0)
+/* A counted check that names the condition (unit_check.h). */
+#define CHECK(cond) UNIT_CHECK((cond), "%s", #cond)
 
 static void test_eal_argv(void)
 {
@@ -159,12 +151,10 @@ static void test_pollers(void)
         const char *ci = getenv("CI");
         if (geteuid() != 0 && (ci == NULL || ci[0] == '\0' || strcmp(ci, "0") == 0 ||
                                strcmp(ci, "false") == 0)) {
-            printf("skipped: EAL needs root here (%s)\n%d passed, %d failed\n", err.msg,
-                   n_passed, n_failed);
+            printf("skipped: EAL needs root here (%s)\n", err.msg);
             exit(77);
         }
-        printf("FAIL eal: %s\n", err.msg);
-        n_failed++;
+        UNIT_CHECK(false, "EAL init: %s", err.msg);
         return;
     }
     int rc = dp_port_open(&port, &pc, &err);
@@ -245,6 +235,5 @@ int main(void)
     test_eal_argv();
     test_idle();
     test_pollers();
-    printf("%d passed, %d failed\n", n_passed, n_failed);
-    return n_failed == 0 ? 0 : 1;
+    return unit_finish();
 }
