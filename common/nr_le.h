@@ -5,6 +5,17 @@
 
 #include <stdint.h>
 
+static inline void nr_put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline uint16_t nr_get_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
 static inline void nr_put_le32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)

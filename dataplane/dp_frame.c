@@ -48,17 +48,6 @@ const char *dp_drop_name(unsigned reason)
     return drop_names[reason];
 }
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
 uint32_t dp_frame_cap_for_mtu(uint32_t mtu)
 {
     if (mtu < DP_MTU_MIN || mtu > DP_MTU_JUMBO_MAX)
@@ -90,15 +79,15 @@ static void write_header(uint8_t *buf, const struct dp_frame_addr *a, uint8_t fl
     nr_put_le32(buf + OFF_MAGIC, DP_MAGIC);
     buf[OFF_VERSION] = (uint8_t)DP_VERSION;
     buf[OFF_FLAGS] = flags;
-    put_le16(buf + OFF_N_MSGS, n_msgs);
+    nr_put_le16(buf + OFF_N_MSGS, n_msgs);
     nr_put_le64(buf + OFF_CLUSTER, a->cluster_id);
     nr_put_le64(buf + OFF_SENDER, a->sender_id);
     nr_put_le64(buf + OFF_RECEIVER, a->receiver_id);
     nr_put_le32(buf + OFF_GROUP, a->group_id);
     nr_put_le32(buf + OFF_PAYLOAD_LEN, payload_len);
     nr_put_le32(buf + OFF_FRAG_MSG_ID, ff->msg_id);
-    put_le16(buf + OFF_FRAG_INDEX, ff->index);
-    put_le16(buf + OFF_FRAG_COUNT, ff->count);
+    nr_put_le16(buf + OFF_FRAG_INDEX, ff->index);
+    nr_put_le16(buf + OFF_FRAG_COUNT, ff->count);
     nr_put_le32(buf + OFF_FRAG_OFFSET, ff->offset);
     nr_put_le32(buf + OFF_FRAG_TOTAL, ff->total_len);
     nr_put_le32(buf + OFF_RESERVED, 0);
@@ -109,8 +98,8 @@ static void write_header(uint8_t *buf, const struct dp_frame_addr *a, uint8_t fl
 
 static void write_record_header(uint8_t *p, uint16_t kind, uint32_t len)
 {
-    put_le16(p, kind);
-    put_le16(p + 2, 0);
+    nr_put_le16(p, kind);
+    nr_put_le16(p + 2, 0);
     nr_put_le32(p + 4, len);
 }
 
@@ -247,15 +236,15 @@ bool dp_frame_peek_group(const uint8_t *buf, uint32_t len, uint32_t *group_id)
 static void read_header(const uint8_t *buf, struct dp_frame_view *v)
 {
     v->flags = buf[OFF_FLAGS];
-    v->n_msgs = get_le16(buf + OFF_N_MSGS);
+    v->n_msgs = nr_get_le16(buf + OFF_N_MSGS);
     v->cluster_id = nr_get_le64(buf + OFF_CLUSTER);
     v->sender_id = nr_get_le64(buf + OFF_SENDER);
     v->receiver_id = nr_get_le64(buf + OFF_RECEIVER);
     v->group_id = nr_get_le32(buf + OFF_GROUP);
     v->payload_len = nr_get_le32(buf + OFF_PAYLOAD_LEN);
     v->frag_msg_id = nr_get_le32(buf + OFF_FRAG_MSG_ID);
-    v->frag_index = get_le16(buf + OFF_FRAG_INDEX);
-    v->frag_count = get_le16(buf + OFF_FRAG_COUNT);
+    v->frag_index = nr_get_le16(buf + OFF_FRAG_INDEX);
+    v->frag_count = nr_get_le16(buf + OFF_FRAG_COUNT);
     v->frag_offset = nr_get_le32(buf + OFF_FRAG_OFFSET);
     v->frag_total_len = nr_get_le32(buf + OFF_FRAG_TOTAL);
     v->payload = buf + DP_HDR_LEN;
@@ -345,9 +334,9 @@ static enum dp_drop check_records(const struct dp_frame_view *v, struct nr_err *
         }
         const uint8_t *p = v->payload + at;
         uint32_t len = nr_get_le32(p + 4);
-        if (get_le16(p + 2) != 0) {
+        if (nr_get_le16(p + 2) != 0) {
             nr_errf(err, NR_EINVAL, "record %" PRIu32 " has reserved field 0x%04x set", i,
-                    get_le16(p + 2));
+                    nr_get_le16(p + 2));
             return DP_DROP_BAD_FIELD;
         }
         at += DP_MSG_HDR_LEN;
@@ -479,7 +468,7 @@ bool dp_msg_iter_next(struct dp_msg_iter *it, struct dp_msg *m)
     NR_ASSERT(it->left_len >= DP_MSG_HDR_LEN);
     uint32_t len = nr_get_le32(it->p + 4);
     NR_ASSERT(len <= it->left_len - DP_MSG_HDR_LEN);
-    m->kind = get_le16(it->p);
+    m->kind = nr_get_le16(it->p);
     m->len = len;
     m->data = it->p + DP_MSG_HDR_LEN;
     m->group_id = it->group_id;

@@ -47,12 +47,12 @@ void data_dir_id_hex(const uint8_t id[DATA_DIR_ID_LEN], char out[2 * DATA_DIR_ID
 static void ident_encode(uint8_t *p, const struct data_dir_ident *id)
 {
     memset(p, 0, IDENT_LEN);
-    wal_put64(p, IDENT_MAGIC);
-    wal_put32(p + 8, IDENT_VERSION);
-    wal_put64(p + 16, id->cluster_id);
-    wal_put64(p + 24, id->member_id);
+    nr_put_le64(p, IDENT_MAGIC);
+    nr_put_le32(p + 8, IDENT_VERSION);
+    nr_put_le64(p + 16, id->cluster_id);
+    nr_put_le64(p + 24, id->member_id);
     memcpy(p + 32, id->dir_id, DATA_DIR_ID_LEN);
-    wal_put32(p + 48, nr_crc32c(0, p, 48));
+    nr_put_le32(p + 48, nr_crc32c(0, p, 48));
 }
 
 static int ident_read(const struct data_dir *d, struct data_dir_ident *id, bool *is_found,
@@ -70,13 +70,13 @@ static int ident_read(const struct data_dir *d, struct data_dir_ident *id, bool 
                                          errno);
     ssize_t n = read(fd, p, sizeof(p));
     close(fd);
-    if (n != IDENT_LEN || wal_get64(p) != IDENT_MAGIC || wal_get32(p + 8) != IDENT_VERSION ||
-        wal_get32(p + 48) != nr_crc32c(0, p, 48))
+    if (n != IDENT_LEN || nr_get_le64(p) != IDENT_MAGIC || nr_get_le32(p + 8) != IDENT_VERSION ||
+        nr_get_le32(p + 48) != nr_crc32c(0, p, 48))
         return nr_errf(err, NR_ECORRUPT, "%s: damaged (%zd bytes, magic, version or checksum "
                        "wrong); refusing to start: restore it, or wipe the directory and "
                        "re-add this member", path, n);
-    id->cluster_id = wal_get64(p + 16);
-    id->member_id = wal_get64(p + 24);
+    id->cluster_id = nr_get_le64(p + 16);
+    id->member_id = nr_get_le64(p + 24);
     memcpy(id->dir_id, p + 32, DATA_DIR_ID_LEN);
     return 0;
 }

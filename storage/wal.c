@@ -114,21 +114,21 @@ static void put_snap(uint8_t *q, const struct raft_snap_meta *s)
     uint8_t *id = q + WAL_SNAP_OFF_IDS;
 
     memset(q, 0, WAL_SNAP_PAYLOAD);
-    wal_put64(q + WAL_SNAP_OFF_INDEX, s->index);
-    wal_put64(q + WAL_SNAP_OFF_TERM, s->term);
-    wal_put32(q + WAL_SNAP_OFF_COUNTS, c->n_voters);
-    wal_put32(q + WAL_SNAP_OFF_COUNTS + 4, c->n_voters_outgoing);
-    wal_put32(q + WAL_SNAP_OFF_COUNTS + 8, c->n_learners);
-    wal_put32(q + WAL_SNAP_OFF_COUNTS + 12, c->n_learners_next);
-    wal_put32(q + WAL_SNAP_OFF_COUNTS + 16, c->auto_leave ? 1 : 0);
+    nr_put_le64(q + WAL_SNAP_OFF_INDEX, s->index);
+    nr_put_le64(q + WAL_SNAP_OFF_TERM, s->term);
+    nr_put_le32(q + WAL_SNAP_OFF_COUNTS, c->n_voters);
+    nr_put_le32(q + WAL_SNAP_OFF_COUNTS + 4, c->n_voters_outgoing);
+    nr_put_le32(q + WAL_SNAP_OFF_COUNTS + 8, c->n_learners);
+    nr_put_le32(q + WAL_SNAP_OFF_COUNTS + 12, c->n_learners_next);
+    nr_put_le32(q + WAL_SNAP_OFF_COUNTS + 16, c->auto_leave ? 1 : 0);
     for (uint32_t i = 0; i < RAFT_VOTERS_MAX; i++, id += 8)
-        wal_put64(id, c->voters[i]);
+        nr_put_le64(id, c->voters[i]);
     for (uint32_t i = 0; i < RAFT_VOTERS_MAX; i++, id += 8)
-        wal_put64(id, c->voters_outgoing[i]);
+        nr_put_le64(id, c->voters_outgoing[i]);
     for (uint32_t i = 0; i < RAFT_LEARNERS_MAX; i++, id += 8)
-        wal_put64(id, c->learners[i]);
+        nr_put_le64(id, c->learners[i]);
     for (uint32_t i = 0; i < RAFT_LEARNERS_MAX; i++, id += 8)
-        wal_put64(id, c->learners_next[i]);
+        nr_put_le64(id, c->learners_next[i]);
 }
 
 static uint32_t seg_tag(const struct wal *w)
@@ -148,9 +148,9 @@ static void enc_hard(struct wal *w, struct wal_batch *b, const struct raft_hard_
 {
     uint8_t *q = b->buf + b->len + WAL_REC_HDR;
 
-    wal_put64(q + WAL_HARD_OFF_TERM, hs->term);
-    wal_put64(q + WAL_HARD_OFF_VOTE, hs->vote);
-    wal_put64(q + WAL_HARD_OFF_COMMIT, hs->commit);
+    nr_put_le64(q + WAL_HARD_OFF_TERM, hs->term);
+    nr_put_le64(q + WAL_HARD_OFF_VOTE, hs->vote);
+    nr_put_le64(q + WAL_HARD_OFF_COMMIT, hs->commit);
     b->len += wal_rec_seal(b->buf + b->len, WAL_REC_HARD, WAL_HARD_PAYLOAD, seg_tag(w));
     b->n_rec++;
     w->m.hs = *hs;
@@ -161,10 +161,10 @@ static void enc_entry(struct wal *w, struct wal_batch *b, const struct raft_entr
 {
     uint8_t *q = b->buf + b->len + WAL_REC_HDR;
 
-    wal_put64(q + WAL_ENTRY_OFF_TERM, e->term);
-    wal_put64(q + WAL_ENTRY_OFF_INDEX, e->index);
-    wal_put32(q + WAL_ENTRY_OFF_GROUP, w->o.group_id);
-    wal_put32(q + WAL_ENTRY_OFF_TYPE, e->type);
+    nr_put_le64(q + WAL_ENTRY_OFF_TERM, e->term);
+    nr_put_le64(q + WAL_ENTRY_OFF_INDEX, e->index);
+    nr_put_le32(q + WAL_ENTRY_OFF_GROUP, w->o.group_id);
+    nr_put_le32(q + WAL_ENTRY_OFF_TYPE, e->type);
     if (e->len > 0)
         memcpy(q + WAL_ENTRY_HDR, e->data, e->len);
     b->len += wal_rec_seal(b->buf + b->len, WAL_REC_ENTRY, WAL_ENTRY_HDR + e->len, seg_tag(w));
@@ -329,10 +329,10 @@ static void batch_seal(struct wal *w, struct wal_batch *b)
     uint8_t *q = p + WAL_REC_HDR;
 
     memset(b->buf + b->len, 0, b->hdr_off + blen - b->len);
-    wal_put64(q + WAL_BATCH_OFF_SEQ, w->next_batch);
-    wal_put64(q + WAL_BATCH_OFF_DURABLE, w->durable_off);
-    wal_put32(q + WAL_BATCH_OFF_LEN, blen);
-    wal_put32(q + WAL_BATCH_OFF_NREC, b->n_rec);
+    nr_put_le64(q + WAL_BATCH_OFF_SEQ, w->next_batch);
+    nr_put_le64(q + WAL_BATCH_OFF_DURABLE, w->durable_off);
+    nr_put_le32(q + WAL_BATCH_OFF_LEN, blen);
+    nr_put_le32(q + WAL_BATCH_OFF_NREC, b->n_rec);
     wal_rec_seal(p, WAL_REC_BATCH, WAL_BATCH_PAYLOAD, seg_tag(w));
     b->write_len = b->hdr_off + blen;
 }

@@ -1,7 +1,7 @@
 /* wal_format.h - the on-disk layout of WAL segments, version 1.
  *
- * Everything is little-endian and written through the wal_put/get helpers
- * below, never by copying structs, so the layout does not depend on the
+ * Everything is little-endian and written through the nr_put/get_le
+ * helpers (common/nr_le.h), never by copying structs, so the layout does not depend on the
  * compiler. A segment is a fixed-size file, zero-filled and fsynced ahead of
  * time (wal_segment.c):
  *
@@ -55,6 +55,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "nr_le.h"
 
 #define WAL_FORMAT_VERSION 1u
 #define WAL_SEGMENT_MAGIC UINT64_C(0x314c41577466726e) /* "nrftWAL1" read LE */
@@ -122,46 +124,6 @@ static_assert(WAL_HARD_PAYLOAD == WAL_HARD_OFF_COMMIT + 8, "hard state payload l
 static_assert(WAL_SNAP_PAYLOAD == 312, "snapshot marker payload layout");
 static_assert(WAL_BUF_ALIGN % WAL_BLOCK == 0, "buffer alignment covers O_DIRECT");
 
-static inline void wal_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void wal_put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void wal_put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint16_t wal_get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t wal_get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static inline uint64_t wal_get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 /* Bytes a record with a len-byte payload takes. */
 static inline uint64_t wal_rec_size(uint64_t len)

@@ -96,9 +96,9 @@ static int log_entry(struct replay *r, const uint8_t *p, uint32_t len, uint64_t 
                      struct nr_err *err)
 {
     struct wal_recovery *rec = r->rec;
-    uint64_t term = wal_get64(p + WAL_ENTRY_OFF_TERM);
-    uint64_t index = wal_get64(p + WAL_ENTRY_OFF_INDEX);
-    uint32_t group = wal_get32(p + WAL_ENTRY_OFF_GROUP);
+    uint64_t term = nr_get_le64(p + WAL_ENTRY_OFF_TERM);
+    uint64_t index = nr_get_le64(p + WAL_ENTRY_OFF_INDEX);
+    uint32_t group = nr_get_le32(p + WAL_ENTRY_OFF_GROUP);
     uint32_t dlen = len - WAL_ENTRY_HDR;
 
     if (group != r->o->group_id)
@@ -136,7 +136,7 @@ static int log_entry(struct replay *r, const uint8_t *p, uint32_t len, uint64_t 
     struct raft_entry *e = &rec->entries[rec->n_entries];
     e->term = term;
     e->index = index;
-    e->type = wal_get32(p + WAL_ENTRY_OFF_TYPE);
+    e->type = nr_get_le32(p + WAL_ENTRY_OFF_TYPE);
     e->len = dlen;
     e->data = NULL;
     rec->data_off[rec->n_entries] = rec->data_len;
@@ -154,25 +154,25 @@ static int snap_decode(const uint8_t *p, struct raft_snap_meta *m)
     struct raft_conf *conf = &m->conf;
 
     memset(m, 0, sizeof(*m));
-    m->index = wal_get64(p + WAL_SNAP_OFF_INDEX);
-    m->term = wal_get64(p + WAL_SNAP_OFF_TERM);
-    conf->n_voters = wal_get32(c);
-    conf->n_voters_outgoing = wal_get32(c + 4);
-    conf->n_learners = wal_get32(c + 8);
-    conf->n_learners_next = wal_get32(c + 12);
-    conf->auto_leave = wal_get32(c + 16) != 0;
+    m->index = nr_get_le64(p + WAL_SNAP_OFF_INDEX);
+    m->term = nr_get_le64(p + WAL_SNAP_OFF_TERM);
+    conf->n_voters = nr_get_le32(c);
+    conf->n_voters_outgoing = nr_get_le32(c + 4);
+    conf->n_learners = nr_get_le32(c + 8);
+    conf->n_learners_next = nr_get_le32(c + 12);
+    conf->auto_leave = nr_get_le32(c + 16) != 0;
     if (conf->n_voters > RAFT_VOTERS_MAX || conf->n_voters_outgoing > RAFT_VOTERS_MAX ||
         conf->n_learners > RAFT_LEARNERS_MAX || conf->n_learners_next > RAFT_LEARNERS_MAX ||
         m->index > RAFT_INDEX_MAX || m->term > RAFT_TERM_MAX)
         return -1;
     for (uint32_t i = 0; i < RAFT_VOTERS_MAX; i++, id += 8)
-        conf->voters[i] = wal_get64(id);
+        conf->voters[i] = nr_get_le64(id);
     for (uint32_t i = 0; i < RAFT_VOTERS_MAX; i++, id += 8)
-        conf->voters_outgoing[i] = wal_get64(id);
+        conf->voters_outgoing[i] = nr_get_le64(id);
     for (uint32_t i = 0; i < RAFT_LEARNERS_MAX; i++, id += 8)
-        conf->learners[i] = wal_get64(id);
+        conf->learners[i] = nr_get_le64(id);
     for (uint32_t i = 0; i < RAFT_LEARNERS_MAX; i++, id += 8)
-        conf->learners_next[i] = wal_get64(id);
+        conf->learners_next[i] = nr_get_le64(id);
     return 0;
 }
 
@@ -211,9 +211,9 @@ static int log_snap(struct replay *r, const uint8_t *p, uint64_t off, struct nr_
 static int log_hard(struct replay *r, const uint8_t *p, uint64_t off, struct nr_err *err)
 {
     struct raft_hard_state hs = {
-        .term = wal_get64(p + WAL_HARD_OFF_TERM),
-        .vote = wal_get64(p + WAL_HARD_OFF_VOTE),
-        .commit = wal_get64(p + WAL_HARD_OFF_COMMIT),
+        .term = nr_get_le64(p + WAL_HARD_OFF_TERM),
+        .vote = nr_get_le64(p + WAL_HARD_OFF_VOTE),
+        .commit = nr_get_le64(p + WAL_HARD_OFF_COMMIT),
     };
 
     if (hs.term < r->rec->hard_state.term || hs.term > RAFT_TERM_MAX)
@@ -243,16 +243,16 @@ static bool batch_header_at(const struct replay *r, uint64_t off, uint32_t tag, 
     uint16_t type = 0;
     uint32_t len = 0, t = 0, cs, cc;
 
-    if (r->len - off < WAL_BLOCK || wal_get16(p + 4) != WAL_REC_BATCH ||
-        wal_get32(p + 8) != WAL_BATCH_PAYLOAD || wal_get32(p + 12) != tag)
+    if (r->len - off < WAL_BLOCK || nr_get_le16(p + 4) != WAL_REC_BATCH ||
+        nr_get_le32(p + 8) != WAL_BATCH_PAYLOAD || nr_get_le32(p + 12) != tag)
         return false;
     if (wal_rec_check(p, r->len - off, &type, &len, &t, &cs, &cc) != WAL_REC_OK)
         return false;
     const uint8_t *q = p + WAL_REC_HDR;
-    *seq = wal_get64(q + WAL_BATCH_OFF_SEQ);
-    *durable = wal_get64(q + WAL_BATCH_OFF_DURABLE);
-    *blen = wal_get32(q + WAL_BATCH_OFF_LEN);
-    *nrec = wal_get32(q + WAL_BATCH_OFF_NREC);
+    *seq = nr_get_le64(q + WAL_BATCH_OFF_SEQ);
+    *durable = nr_get_le64(q + WAL_BATCH_OFF_DURABLE);
+    *blen = nr_get_le32(q + WAL_BATCH_OFF_LEN);
+    *nrec = nr_get_le32(q + WAL_BATCH_OFF_NREC);
     return *blen >= WAL_BLOCK && *blen % WAL_BLOCK == 0 && *blen <= r->len - off &&
            *durable <= off && *nrec <= *blen / WAL_REC_HDR;
 }
@@ -284,8 +284,8 @@ static int batch_apply(struct replay *r, uint64_t off, uint32_t nrec, struct nr_
 
     for (uint32_t i = 0; i < nrec && rc == 0; i++) {
         const uint8_t *p = r->buf + pos;
-        uint16_t type = wal_get16(p + 4);
-        uint32_t len = wal_get32(p + 8);
+        uint16_t type = nr_get_le16(p + 4);
+        uint32_t len = nr_get_le32(p + 8);
         if (type == WAL_REC_ENTRY)
             rc = log_entry(r, p + WAL_REC_HDR, len, pos, err);
         else if (type == WAL_REC_HARD)
@@ -343,8 +343,8 @@ static int segment_scan(struct replay *r, struct wal_seg_info *si, bool is_final
                            " where batch %" PRIu64 " belongs (log up to index %" PRIu64
                            "); " FIX, r->name, off, seq, expect, log_last(r));
         if (!is_ok || !batch_verify(r, off, blen, nrec)) {
-            bool is_stale = !is_zero && !is_ok && wal_get32(r->buf + off + 12) != r->tag &&
-                            wal_get16(r->buf + off + 4) == WAL_REC_BATCH;
+            bool is_stale = !is_zero && !is_ok && nr_get_le32(r->buf + off + 12) != r->tag &&
+                            nr_get_le16(r->buf + off + 4) == WAL_REC_BATCH;
             bool is_bad = !is_zero && !is_stale;
             int rc = tail_scan(r, off, is_bad, is_final, err);
             if (rc != 0)

@@ -22,13 +22,13 @@ uint32_t wal_rec_seal(uint8_t *p, uint16_t type, uint32_t len, uint32_t tag)
 {
     uint32_t size = (uint32_t)wal_rec_size(len);
 
-    wal_put16(p + 4, type);
-    wal_put16(p + 6, 0);
-    wal_put32(p + 8, len);
-    wal_put32(p + 12, tag);
+    nr_put_le16(p + 4, type);
+    nr_put_le16(p + 6, 0);
+    nr_put_le32(p + 8, len);
+    nr_put_le32(p + 12, tag);
     memset(p + WAL_REC_HDR + len, 0, size - WAL_REC_HDR - len);
     /* Header bytes 4..16 and the payload are contiguous: one pass. */
-    wal_put32(p, nr_crc32c(0, p + 4, WAL_REC_HDR - 4 + (size_t)len));
+    nr_put_le32(p, nr_crc32c(0, p + 4, WAL_REC_HDR - 4 + (size_t)len));
     return size;
 }
 
@@ -49,10 +49,10 @@ enum wal_rec_check wal_rec_check(const uint8_t *p, uint64_t avail, uint16_t *typ
         return WAL_REC_SHORT;
     if (memcmp(p, zero, WAL_REC_HDR) == 0)
         return WAL_REC_ZERO;
-    *type = wal_get16(p + 4);
-    *len = wal_get32(p + 8);
-    *tag = wal_get32(p + 12);
-    *crc_stored = wal_get32(p);
+    *type = nr_get_le16(p + 4);
+    *len = nr_get_le32(p + 8);
+    *tag = nr_get_le32(p + 12);
+    *crc_stored = nr_get_le32(p);
     /* The length is checked against what is there before it is used. */
     if (*len > avail - WAL_REC_HDR || wal_rec_size(*len) > avail)
         return WAL_REC_SHORT;
@@ -60,7 +60,7 @@ enum wal_rec_check wal_rec_check(const uint8_t *p, uint64_t avail, uint16_t *typ
     *crc_computed = crc;
     if (crc != *crc_stored)
         return WAL_REC_BAD_CRC;
-    if (!is_known_type(*type) || wal_get16(p + 6) != 0)
+    if (!is_known_type(*type) || nr_get_le16(p + 6) != 0)
         return WAL_REC_BAD_TYPE;
     return WAL_REC_OK;
 }
@@ -70,14 +70,14 @@ void wal_seg_hdr_encode(uint8_t *p, const struct wal_seg_hdr *h)
     uint8_t *q = p + WAL_REC_HDR;
 
     memset(p, 0, WAL_BLOCK);
-    wal_put64(q + WAL_SEG_OFF_MAGIC, WAL_SEGMENT_MAGIC);
-    wal_put32(q + WAL_SEG_OFF_VERSION, h->version);
-    wal_put32(q + WAL_SEG_OFF_GROUP, h->group_id);
-    wal_put64(q + WAL_SEG_OFF_CLUSTER, h->cluster_id);
-    wal_put64(q + WAL_SEG_OFF_MEMBER, h->member_id);
-    wal_put64(q + WAL_SEG_OFF_SEQ, h->seq);
-    wal_put64(q + WAL_SEG_OFF_FIRST, h->first_index);
-    wal_put64(q + WAL_SEG_OFF_SIZE, h->size);
+    nr_put_le64(q + WAL_SEG_OFF_MAGIC, WAL_SEGMENT_MAGIC);
+    nr_put_le32(q + WAL_SEG_OFF_VERSION, h->version);
+    nr_put_le32(q + WAL_SEG_OFF_GROUP, h->group_id);
+    nr_put_le64(q + WAL_SEG_OFF_CLUSTER, h->cluster_id);
+    nr_put_le64(q + WAL_SEG_OFF_MEMBER, h->member_id);
+    nr_put_le64(q + WAL_SEG_OFF_SEQ, h->seq);
+    nr_put_le64(q + WAL_SEG_OFF_FIRST, h->first_index);
+    nr_put_le64(q + WAL_SEG_OFF_SIZE, h->size);
     wal_rec_seal(p, WAL_REC_SEGMENT, WAL_SEG_PAYLOAD, (uint32_t)h->seq);
 }
 
@@ -104,14 +104,14 @@ enum wal_seg_hdr_check wal_seg_hdr_decode(const uint8_t *p, uint64_t avail,
     if (type != WAL_REC_SEGMENT || len != WAL_SEG_PAYLOAD)
         return WAL_SEG_HDR_BAD;
     const uint8_t *q = p + WAL_REC_HDR;
-    h->version = wal_get32(q + WAL_SEG_OFF_VERSION);
-    h->group_id = wal_get32(q + WAL_SEG_OFF_GROUP);
-    h->cluster_id = wal_get64(q + WAL_SEG_OFF_CLUSTER);
-    h->member_id = wal_get64(q + WAL_SEG_OFF_MEMBER);
-    h->seq = wal_get64(q + WAL_SEG_OFF_SEQ);
-    h->first_index = wal_get64(q + WAL_SEG_OFF_FIRST);
-    h->size = wal_get64(q + WAL_SEG_OFF_SIZE);
-    if (wal_get64(q + WAL_SEG_OFF_MAGIC) != WAL_SEGMENT_MAGIC ||
+    h->version = nr_get_le32(q + WAL_SEG_OFF_VERSION);
+    h->group_id = nr_get_le32(q + WAL_SEG_OFF_GROUP);
+    h->cluster_id = nr_get_le64(q + WAL_SEG_OFF_CLUSTER);
+    h->member_id = nr_get_le64(q + WAL_SEG_OFF_MEMBER);
+    h->seq = nr_get_le64(q + WAL_SEG_OFF_SEQ);
+    h->first_index = nr_get_le64(q + WAL_SEG_OFF_FIRST);
+    h->size = nr_get_le64(q + WAL_SEG_OFF_SIZE);
+    if (nr_get_le64(q + WAL_SEG_OFF_MAGIC) != WAL_SEGMENT_MAGIC ||
         h->version != WAL_FORMAT_VERSION || tag != (uint32_t)h->seq)
         return WAL_SEG_HDR_FOREIGN;
     return WAL_SEG_HDR_OK;

@@ -27,10 +27,10 @@ static void batch_end(struct prog *p, uint64_t durable)
     uint8_t *q = p->img + p->bstart + WAL_REC_HDR;
     uint32_t blen = (uint32_t)wal_round_block(p->off - p->bstart);
 
-    wal_put64(q + WAL_BATCH_OFF_SEQ, p->batch_no++);
-    wal_put64(q + WAL_BATCH_OFF_DURABLE, durable > p->bstart ? p->bstart : durable);
-    wal_put32(q + WAL_BATCH_OFF_LEN, blen);
-    wal_put32(q + WAL_BATCH_OFF_NREC, p->nrec);
+    nr_put_le64(q + WAL_BATCH_OFF_SEQ, p->batch_no++);
+    nr_put_le64(q + WAL_BATCH_OFF_DURABLE, durable > p->bstart ? p->bstart : durable);
+    nr_put_le32(q + WAL_BATCH_OFF_LEN, blen);
+    nr_put_le32(q + WAL_BATCH_OFF_NREC, p->nrec);
     wal_rec_seal(p->img + p->bstart, WAL_REC_BATCH, WAL_BATCH_PAYLOAD, 1);
     p->off = p->bstart + blen;
 }
@@ -55,21 +55,21 @@ static void build(struct prog *p, const uint8_t *d, size_t n)
         }
         uint8_t *q = p->img + p->off + WAL_REC_HDR;
         if (kind == 1) {
-            wal_put64(q + WAL_ENTRY_OFF_TERM, b % 8);
-            wal_put64(q + WAL_ENTRY_OFF_INDEX, a % 64);
-            wal_put32(q + WAL_ENTRY_OFF_GROUP, 3);
-            wal_put32(q + WAL_ENTRY_OFF_TYPE, 0);
+            nr_put_le64(q + WAL_ENTRY_OFF_TERM, b % 8);
+            nr_put_le64(q + WAL_ENTRY_OFF_INDEX, a % 64);
+            nr_put_le32(q + WAL_ENTRY_OFF_GROUP, 3);
+            nr_put_le32(q + WAL_ENTRY_OFF_TYPE, 0);
             p->off += wal_rec_seal(p->img + p->off, WAL_REC_ENTRY, WAL_ENTRY_HDR + b % 5, 1);
         } else if (kind == 2) {
-            wal_put64(q + WAL_HARD_OFF_TERM, b % 8);
-            wal_put64(q + WAL_HARD_OFF_VOTE, 1);
-            wal_put64(q + WAL_HARD_OFF_COMMIT, a % 64);
+            nr_put_le64(q + WAL_HARD_OFF_TERM, b % 8);
+            nr_put_le64(q + WAL_HARD_OFF_VOTE, 1);
+            nr_put_le64(q + WAL_HARD_OFF_COMMIT, a % 64);
             p->off += wal_rec_seal(p->img + p->off, WAL_REC_HARD, WAL_HARD_PAYLOAD, 1);
         } else if (kind == 3) {
             memset(q, 0, WAL_SNAP_PAYLOAD);
-            wal_put64(q + WAL_SNAP_OFF_INDEX, a % 64);
-            wal_put64(q + WAL_SNAP_OFF_TERM, b % 8);
-            wal_put32(q + WAL_SNAP_OFF_COUNTS, b % 11);
+            nr_put_le64(q + WAL_SNAP_OFF_INDEX, a % 64);
+            nr_put_le64(q + WAL_SNAP_OFF_TERM, b % 8);
+            nr_put_le32(q + WAL_SNAP_OFF_COUNTS, b % 11);
             p->off += wal_rec_seal(p->img + p->off, WAL_REC_SNAP, WAL_SNAP_PAYLOAD, 1);
         } else {
             p->img[p->bstart + (uint64_t)a * 4 % (p->off - p->bstart + 1)] ^= (uint8_t)(1u << (b % 8));

@@ -47,10 +47,10 @@ static void img_begin(struct img *m)
 static void img_entry(struct img *m, uint64_t index, uint64_t term)
 {
     uint8_t *q = m->buf + m->off + WAL_REC_HDR;
-    wal_put64(q + WAL_ENTRY_OFF_TERM, term);
-    wal_put64(q + WAL_ENTRY_OFF_INDEX, index);
-    wal_put32(q + WAL_ENTRY_OFF_GROUP, WTU_GROUP);
-    wal_put32(q + WAL_ENTRY_OFF_TYPE, 0);
+    nr_put_le64(q + WAL_ENTRY_OFF_TERM, term);
+    nr_put_le64(q + WAL_ENTRY_OFF_INDEX, index);
+    nr_put_le32(q + WAL_ENTRY_OFF_GROUP, WTU_GROUP);
+    nr_put_le32(q + WAL_ENTRY_OFF_TYPE, 0);
     memset(q + WAL_ENTRY_HDR, (int)index, 10);
     m->off += wal_rec_seal(m->buf + m->off, WAL_REC_ENTRY, WAL_ENTRY_HDR + 10, m->tag);
     m->nrec++;
@@ -59,9 +59,9 @@ static void img_entry(struct img *m, uint64_t index, uint64_t term)
 static void img_hard(struct img *m, uint64_t term, uint64_t commit)
 {
     uint8_t *q = m->buf + m->off + WAL_REC_HDR;
-    wal_put64(q + WAL_HARD_OFF_TERM, term);
-    wal_put64(q + WAL_HARD_OFF_VOTE, 1);
-    wal_put64(q + WAL_HARD_OFF_COMMIT, commit);
+    nr_put_le64(q + WAL_HARD_OFF_TERM, term);
+    nr_put_le64(q + WAL_HARD_OFF_VOTE, 1);
+    nr_put_le64(q + WAL_HARD_OFF_COMMIT, commit);
     m->off += wal_rec_seal(m->buf + m->off, WAL_REC_HARD, WAL_HARD_PAYLOAD, m->tag);
     m->nrec++;
 }
@@ -71,10 +71,10 @@ static uint64_t img_end(struct img *m, uint64_t durable)
 {
     uint8_t *q = m->buf + m->bstart + WAL_REC_HDR;
     uint32_t blen = (uint32_t)wal_round_block(m->off - m->bstart);
-    wal_put64(q + WAL_BATCH_OFF_SEQ, m->batch_no++);
-    wal_put64(q + WAL_BATCH_OFF_DURABLE, durable == UINT64_MAX ? m->bstart : durable);
-    wal_put32(q + WAL_BATCH_OFF_LEN, blen);
-    wal_put32(q + WAL_BATCH_OFF_NREC, m->nrec);
+    nr_put_le64(q + WAL_BATCH_OFF_SEQ, m->batch_no++);
+    nr_put_le64(q + WAL_BATCH_OFF_DURABLE, durable == UINT64_MAX ? m->bstart : durable);
+    nr_put_le32(q + WAL_BATCH_OFF_LEN, blen);
+    nr_put_le32(q + WAL_BATCH_OFF_NREC, m->nrec);
     wal_rec_seal(m->buf + m->bstart, WAL_REC_BATCH, WAL_BATCH_PAYLOAD, m->tag);
     m->off = m->bstart + blen;
     return m->bstart;

@@ -233,7 +233,7 @@ static uint64_t last_batch(const char *path, uint64_t end_off)
         if (fseek(f, (long)off, SEEK_SET) != 0 || fread(hdr, 1, sizeof(hdr), f) != sizeof(hdr))
             break;
         last = off;
-        off += wal_get32(hdr + WAL_REC_HDR + WAL_BATCH_OFF_LEN);
+        off += nr_get_le32(hdr + WAL_REC_HDR + WAL_BATCH_OFF_LEN);
     }
     if (f != NULL)
         fclose(f);
