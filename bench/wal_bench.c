@@ -67,6 +67,23 @@ uint64_t wb_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int wb_probe(const char *dir, struct wal_writer_opts *o, char *probe, size_t len,
+             struct nr_err *err)
+{
+    struct wal_writer_probe_result pr;
+    int rc = wal_writer_probe(dir, &pr, err);
+
+    if (rc != 0)
+        return rc;
+    o->direct = pr.direct;
+    if (o->sync_mode == WAL_SYNC_AUTO)
+        o->sync_mode = pr.sync_mode;
+    snprintf(probe, len, "probe_us: buffered dsync=%.0f linked=%.0f, direct dsync=%.0f linked=%.0f",
+             pr.ns_per_write[0][0] / 1e3, pr.ns_per_write[0][1] / 1e3,
+             pr.ns_per_write[1][0] / 1e3, pr.ns_per_write[1][1] / 1e3);
+    return 0;
+}
+
 int wb_zero_file(const char *path, uint64_t len, int extra_flags)
 {
     void *zero = NULL;

@@ -15,9 +15,11 @@
 #define NICRAFT_WAL_BENCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nr_err.h"
+#include "wal_writer.h"
 
 #define WB_SEGMENT_BYTES (64u << 20) /* each file: pre-zeroed, fsynced, reused */
 #define WB_PIPELINE_MAX 8u           /* batches in flight at most */
@@ -79,5 +81,9 @@ uint64_t wb_now_ns(void);
 /* Writes len zero bytes to a new file at path and fdatasyncs it; the fd
  * (opened again with extra_flags), or -1 with errno set. */
 int wb_zero_file(const char *path, uint64_t len, int extra_flags);
+/* The writer's start-up probe in dir, as the node runs it: sets o->direct
+ * and, if AUTO, o->sync_mode; describes the figures in probe (len bytes). */
+int wb_probe(const char *dir, struct wal_writer_opts *o, char *probe, size_t len,
+             struct nr_err *err);
 
 #endif

@@ -94,21 +94,11 @@ static int wf_open(const struct wb_wal_cfg *cfg, void **out, struct nr_err *err)
         return nr_errf(err, NR_ENOMEM, "writer+framing: no memory");
     c->fd = -1;
     if (cfg->direct < 0) { /* measure, as the WAL will at start-up */
-        struct wal_writer_probe_result pr;
-
-        ret = wal_writer_probe(cfg->dir, &pr, err);
+        ret = wb_probe(cfg->dir, &o, c->probe, sizeof(c->probe), err);
         if (ret != 0) {
             free(c);
             return ret;
         }
-        o.direct = pr.direct;
-        if (o.sync_mode == WAL_SYNC_AUTO)
-            o.sync_mode = pr.sync_mode;
-        snprintf(c->probe, sizeof(c->probe),
-                 "probe_us: buffered dsync=%.0f linked=%.0f, "
-                 "direct dsync=%.0f linked=%.0f",
-                 pr.ns_per_write[0][0] / 1e3, pr.ns_per_write[0][1] / 1e3,
-                 pr.ns_per_write[1][0] / 1e3, pr.ns_per_write[1][1] / 1e3);
     }
     c->direct = o.direct;
     c->pipeline = cfg->pipeline;

@@ -162,19 +162,9 @@ static int wa_open(const struct wb_wal_cfg *cfg, void **out, struct nr_err *err)
         c->payload[i] = (uint8_t)(i * 2654435761u >> 24);
     c->crc_ns_per_byte = crc_cost(c->payload);
     if (cfg->direct < 0) { /* measure, as the node does at start-up */
-        struct wal_writer_probe_result pr;
-
-        rc = wal_writer_probe(cfg->dir, &pr, err);
+        rc = wb_probe(cfg->dir, &wo, c->probe, sizeof(c->probe), err);
         if (rc != 0)
             goto fail;
-        wo.direct = pr.direct;
-        if (wo.sync_mode == WAL_SYNC_AUTO)
-            wo.sync_mode = pr.sync_mode;
-        snprintf(c->probe, sizeof(c->probe),
-                 "probe_us: buffered dsync=%.0f linked=%.0f, "
-                 "direct dsync=%.0f linked=%.0f",
-                 pr.ns_per_write[0][0] / 1e3, pr.ns_per_write[0][1] / 1e3,
-                 pr.ns_per_write[1][0] / 1e3, pr.ns_per_write[1][1] / 1e3);
     }
     c->direct = wo.direct;
     rc = wal_writer_create(&wo, &c->writer, err);
