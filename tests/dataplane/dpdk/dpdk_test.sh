@@ -83,8 +83,11 @@ exchange() {
         --lcore 1 --ip 198.18.0.2 --peer 198.18.0.1 --count "$count" --size "$size" \
         --seconds 20 >"$tmp/$name-client.log" 2>&1
     check "$name: client exit status" $?
-    wait "$epid"
-    check "$name: echo side exit status" $?
+    local st=0
+    wait "$epid" || st=$?
+    # The status itself (128 + N: killed by signal N) tells a crash from a
+    # failed check when this fails.
+    check "$name: echo side exit status $st" "$st"
     sed "s/^/  [$name client] /" "$tmp/$name-client.log" | grep -v '^  .*ok:' | head -20
     sed "s/^/  [$name echo] /" "$tmp/$name-echo.log" | grep -v '^  .*ok:' | head -20
     absorb "$tmp/$name-client.log"
