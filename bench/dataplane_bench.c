@@ -22,6 +22,8 @@
  * One line per case:
  *   transport=... size=... idle=... msgs_per_s=... rtt_p50_us=... rtt_p99_us=...
  *   raw_frames_per_s=... ratio=... wake_p50_us=... wake_p99_us=... frames_per_s=...
+ *   rx_idle_yields=... rx_idle_blocks=... (the receiver's idle steps while the
+ *   stream ran: adaptive yielding or blocking with traffic in flight)
  */
 #include <sys/wait.h>
 
@@ -246,10 +248,11 @@ static void bench_transport(const struct transport *t, const uint32_t *sizes, in
             }
             printf("transport=%s size=%u idle=%s msgs_per_s=%.0f rtt_p50_us=%.1f "
                    "rtt_p99_us=%.1f raw_frames_per_s=%.0f ratio=%.2f wake_p50_us=%.1f "
-                   "wake_p99_us=%.1f frames_per_s=%.0f\n",
+                   "wake_p99_us=%.1f frames_per_s=%.0f rx_idle_yields=%.0f rx_idle_blocks=%.0f\n",
                    t->name, sizes[s], idles[i], msgs, field(tx_line, "rtt_p50="),
                    field(tx_line, "rtt_p99="), raw, msgs / raw, field(tx_line, "wake_p50="),
-                   field(tx_line, "wake_p99="), field(rx_line, "frames_per_s="));
+                   field(tx_line, "wake_p99="), field(rx_line, "frames_per_s="),
+                   field(rx_line, "idle_yields="), field(rx_line, "idle_blocks="));
             fflush(stdout);
         }
     }

@@ -48,11 +48,12 @@ struct wb_wal_info {
     const char *sync; /* the sync mode in use */
     bool direct;
     uint32_t ring_flags;
-    uint64_t crc_ns; /* time inside CRC32C, advanced by submit */
+    uint64_t crc_ns; /* time CRC32C took, advanced by submit */
     uint64_t crc_bytes;
-    const char *probe;    /* what a start-up probe measured, for the report */
-    bool crc_is_estimate; /* crc_ns = bytes x a measured cost (the CRC runs
-                             inside the WAL, where it cannot be timed) */
+    uint64_t crc_alone_ns; /* crc_ns had the CRC been a pass of its own
+                              over the bytes (0: it was) */
+    const char *crc_how;   /* how crc_ns was had, for the report */
+    const char *probe;     /* what a start-up probe measured, for the report */
     const char *stats;    /* the side's own counters, one line, or NULL */
 };
 

@@ -309,6 +309,7 @@ static void wf_info(void *vctx, struct wb_wal_info *out)
             .ring_flags = wal_writer_ring_flags(c->w),
             .crc_ns = c->crc_ns,
             .crc_bytes = c->crc_bytes,
+            .crc_how = "timed around each nr_crc32c",
             .probe = c->probe[0] != '\0' ? c->probe : "probe: not run (modes given)",
     };
 }

@@ -115,13 +115,21 @@ struct dp_frame_addr {
 };
 
 /* One message, as delivered: the bytes are borrowed (from the received
- * datagram or the reassembly slot; see who hands it out for how long). */
+ * datagram or the reassembly slot; see who hands it out for how long).
+ * The source fields say where the datagram came from, so that a node can
+ * answer a client at the address its request came from: filled by the
+ * transports (dp_udp, dp_link) through dp_rx_payload_from; zero where the
+ * receiver does not know (dp_rx_payload, dp_msg_iter_next leaves them as
+ * they were). A reassembled message carries its last fragment's source. */
 struct dp_msg {
     const uint8_t *data;
     uint32_t len;
     uint16_t kind;
     uint32_t group_id;
     uint64_t sender_id;
+    uint32_t src_ipv4;  /* sender's IPv4 address, host byte order */
+    uint16_t src_port;  /* sender's UDP port, host byte order */
+    uint16_t local_idx; /* which of the receiver's local endpoints it arrived on */
 };
 
 /* The UDP payload capacity for an IP MTU: mtu - 28, or 0 when the MTU is

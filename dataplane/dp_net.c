@@ -49,7 +49,27 @@ int dp_net_init(struct dp_net *net, const uint8_t mac[6], uint32_t ip_be, uint16
     memcpy(net->mac, mac, 6);
     net->ip_be = ip_be;
     net->udp_port_be = udp_port_be;
+    net->udp_ports_be[0] = udp_port_be;
+    net->n_udp_ports = 1;
     net->mtu = mtu;
+    return 0;
+}
+
+int dp_net_add_port(struct dp_net *net, uint16_t udp_port_be, uint16_t *idx, struct nr_err *err)
+{
+    uint16_t host = rd16((const uint8_t *)&udp_port_be);
+
+    if (udp_port_be == 0)
+        return nr_errf(err, NR_EINVAL, "dataplane: local UDP port 0 cannot be listened on");
+    for (uint16_t i = 0; i < net->n_udp_ports; i++)
+        if (net->udp_ports_be[i] == udp_port_be)
+            return nr_errf(err, NR_EINVAL, "dataplane: local UDP port %u is already local port %u",
+                           host, i);
+    if (net->n_udp_ports >= DP_NET_PORTS_MAX)
+        return nr_errf(err, NR_EBUSY, "dataplane: UDP port %u: all %u local ports are taken",
+                       host, DP_NET_PORTS_MAX);
+    *idx = net->n_udp_ports;
+    net->udp_ports_be[net->n_udp_ports++] = udp_port_be;
     return 0;
 }
 
@@ -278,8 +298,12 @@ static enum dp_net_verdict rx_ipv4(struct dp_net *net, uint8_t *frame, uint32_t 
         return drop(net, DP_NET_DROP_UDP_LEN);
     uint16_t dst_port;
     memcpy(&dst_port, udp + 2, 2);
-    if (dst_port != net->udp_port_be)
+    uint16_t port_idx = 0; /* linear scan: at most DP_NET_PORTS_MAX, usually 1 or 2 */
+    while (port_idx < net->n_udp_ports && net->udp_ports_be[port_idx] != dst_port)
+        port_idx++;
+    if (port_idx == net->n_udp_ports)
         return drop(net, DP_NET_DROP_UDP_PORT);
+    rx->local_idx = port_idx;
     /* The UDP checksum is not checked: the nicraft header's CRC32C covers the
      * payload, and a kernel peer on a veth may leave it partial (offload). */
     rx->payload = udp + DP_NET_UDP_LEN;

@@ -20,6 +20,7 @@
 #define DP_NET_MIN_FRAME_LEN 60u  /* Ethernet minimum without FCS; we pad */
 #define DP_NET_NEIGH_MAX 64u      /* linear scan: one entry per peer */
 #define DP_NET_MTU_MAX 9000u      /* jumbo upper bound, IP bytes */
+#define DP_NET_PORTS_MAX 4u       /* local UDP ports (a node: peer and client) */
 
 /* Why a received frame was dropped; one counter each (dp_net.drops[]). */
 enum dp_net_drop {
@@ -33,7 +34,7 @@ enum dp_net_drop {
     DP_NET_DROP_DST_IP,        /* not addressed to our IPv4 address */
     DP_NET_DROP_PROTO,         /* neither UDP nor ICMP */
     DP_NET_DROP_UDP_LEN,       /* UDP length disagrees with the IP length */
-    DP_NET_DROP_UDP_PORT,      /* not our nicraft port */
+    DP_NET_DROP_UDP_PORT,      /* none of our nicraft ports */
     DP_NET_DROP_ARP,           /* malformed or not IPv4-over-Ethernet ARP */
     DP_NET_DROP_ARP_NOT_MINE,  /* ARP request for someone else's address */
     DP_NET_DROP_ICMP,          /* ICMP other than echo request, or bad checksum */
@@ -59,7 +60,12 @@ struct dp_net_neigh {
 struct dp_net {
     uint8_t mac[6];
     uint32_t ip_be;          /* our IPv4 address, network order */
-    uint16_t udp_port_be;    /* our nicraft UDP port, network order */
+    uint16_t udp_port_be;    /* the source port dp_net_encap writes, network order:
+                              * udp_ports_be[0] unless a sender with several local
+                              * ports picks another per frame (dp_link does) */
+    uint16_t udp_ports_be[DP_NET_PORTS_MAX]; /* the local ports we accept, network
+                              * order; [0] is dp_net_init's, more by dp_net_add_port */
+    uint16_t n_udp_ports;    /* 1..DP_NET_PORTS_MAX */
     uint16_t mtu;            /* IP bytes per frame, 576..DP_NET_MTU_MAX */
     uint16_t ip_id;          /* next IPv4 identification (informational: DF set) */
     struct dp_net_neigh neigh[DP_NET_NEIGH_MAX];
@@ -79,6 +85,7 @@ struct dp_net_rx {
     uint32_t payload_len;
     uint32_t src_ip_be;
     uint16_t src_port_be;
+    uint16_t local_idx;      /* index into dp_net.udp_ports_be of the port it came to */
     uint8_t src_mac[6];
 };
 
@@ -86,6 +93,12 @@ struct dp_net_rx {
  * 0, or NR_EINVAL when mtu is outside 576..DP_NET_MTU_MAX or ip is 0. */
 int dp_net_init(struct dp_net *net, const uint8_t mac[6], uint32_t ip_be, uint16_t udp_port_be,
                 uint16_t mtu, struct nr_err *err);
+
+/* Accepts one more local UDP port (network order) besides dp_net_init's:
+ * a node listens on a peer port and a client port at one address. *idx gets
+ * its index, reported in dp_net_rx.local_idx. NR_EINVAL for port 0 or a
+ * port already accepted, NR_EBUSY when DP_NET_PORTS_MAX are taken. */
+int dp_net_add_port(struct dp_net *net, uint16_t udp_port_be, uint16_t *idx, struct nr_err *err);
 
 /* The Internet checksum (RFC 1071) of len bytes, as stored in a header
  * (network order). A header holding a correct checksum sums to 0. */

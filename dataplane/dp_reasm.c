@@ -326,14 +326,32 @@ int dp_reasm_add(struct dp_reasm *r, const struct dp_frame_view *v, uint64_t now
     return 1;
 }
 
+static void msg_set_src(struct dp_msg *m, const struct dp_rx_src *src)
+{
+    m->src_ipv4 = src->ipv4;
+    m->src_port = src->port;
+    m->local_idx = src->local_idx;
+}
+
 int dp_rx_payload(const struct dp_rx_filter *filter, struct dp_reasm *r, const uint8_t *buf,
                   uint32_t len, uint64_t now_ns, dp_msg_fn *fn, void *ctx, struct dp_stats *stats,
                   struct nr_err *err)
+{
+    static const struct dp_rx_src unknown;
+
+    return dp_rx_payload_from(filter, r, &unknown, buf, len, now_ns, fn, ctx, stats, err);
+}
+
+int dp_rx_payload_from(const struct dp_rx_filter *filter, struct dp_reasm *r,
+                       const struct dp_rx_src *src, const uint8_t *buf, uint32_t len,
+                       uint64_t now_ns, dp_msg_fn *fn, void *ctx, struct dp_stats *stats,
+                       struct nr_err *err)
 {
     struct dp_frame_view v;
     struct dp_msg m;
 
     NR_ASSERT(stats != NULL);
+    NR_ASSERT(src != NULL);
     int rc = dp_frame_decode(filter, buf, len, &v, stats, NULL, err);
     if (rc != 0)
         return rc;
@@ -348,6 +366,7 @@ int dp_rx_payload(const struct dp_rx_filter *filter, struct dp_reasm *r, const u
         rc = dp_reasm_add(r, &v, now_ns, &m, stats, err);
         if (rc <= 0)
             return rc;
+        msg_set_src(&m, src);
         stats->rx_msgs++;
         fn(ctx, &m);
         return 1;
@@ -355,6 +374,7 @@ int dp_rx_payload(const struct dp_rx_filter *filter, struct dp_reasm *r, const u
     struct dp_msg_iter it;
     int n = 0;
     dp_msg_iter_init(&it, &v);
+    msg_set_src(&m, src);
     while (dp_msg_iter_next(&it, &m)) { /* bounded: n_msgs <= DP_FRAME_MSGS_MAX */
         fn(ctx, &m);
         n++;

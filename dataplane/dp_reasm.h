@@ -76,4 +76,21 @@ int dp_rx_payload(const struct dp_rx_filter *filter, struct dp_reasm *r, const u
                   uint32_t len, uint64_t now_ns, dp_msg_fn *fn, void *ctx, struct dp_stats *stats,
                   struct nr_err *err);
 
+/* Where a received UDP payload came from and which local endpoint took it,
+ * copied into every message delivered from it (struct dp_msg). Host byte
+ * order. */
+struct dp_rx_src {
+    uint32_t ipv4;
+    uint16_t port;
+    uint16_t local_idx;
+};
+
+/* dp_rx_payload with the datagram's source: each message handed to fn
+ * carries src (a reassembled one, its last fragment's). src must not be
+ * NULL; dp_rx_payload is this with a zero source. */
+int dp_rx_payload_from(const struct dp_rx_filter *filter, struct dp_reasm *r,
+                       const struct dp_rx_src *src, const uint8_t *buf, uint32_t len,
+                       uint64_t now_ns, dp_msg_fn *fn, void *ctx, struct dp_stats *stats,
+                       struct nr_err *err);
+
 #endif

@@ -391,8 +391,12 @@ int dp_udp_poll(struct dp_udp *u, uint64_t now_ns, dp_msg_fn *fn, void *ctx, str
             u->stats.drops[DP_DROP_BAD_LENGTH]++;
             continue;
         }
-        int rc = dp_rx_payload(&u->filter, u->reasm, u->rx_buf + (size_t)i * u->cap,
-                               u->rx_msgs[i].msg_len, now_ns, fn, ctx, &u->stats, &drop_err);
+        struct dp_rx_src src = {.ipv4 = ntohl(u->rx_addr[i].sin_addr.s_addr),
+                                .port = ntohs(u->rx_addr[i].sin_port),
+                                .local_idx = u->cfg.local_idx};
+        int rc = dp_rx_payload_from(&u->filter, u->reasm, &src, u->rx_buf + (size_t)i * u->cap,
+                                    u->rx_msgs[i].msg_len, now_ns, fn, ctx, &u->stats,
+                                    &drop_err);
         if (rc > 0)
             delivered += rc;
     }
@@ -409,4 +413,11 @@ int dp_udp_wait(struct dp_udp *u, int timeout_ms, struct nr_err *err)
     if (n < 0)
         return nr_errf(err, NR_EIO, "udp transport: epoll_wait: %s", strerror(errno));
     return n > 0 ? 1 : 0;
+}
+
+void dp_udp_set_self(struct dp_udp *u, uint64_t self_id)
+{
+    NR_ASSERT(self_id != 0);
+    u->cfg.self_id = self_id;
+    u->filter.self_id = self_id;
 }

@@ -48,6 +48,8 @@ struct dp_udp_config {
     uint32_t batch_max;      /* frames per sendmmsg / recvmmsg, 1 .. DP_UDP_BATCH_MAX */
     uint32_t sock_buf_bytes; /* SO_SNDBUF / SO_RCVBUF wanted (0: the kernel's default) */
     struct dp_reasm_config reasm;
+    uint16_t local_idx;      /* copied into every delivered dp_msg.local_idx (dp_xport
+                              * numbers its endpoints, one socket each); 0 otherwise */
 };
 
 struct dp_udp;
@@ -91,7 +93,8 @@ int dp_udp_flush(struct dp_udp *u, struct nr_err *err);
 uint32_t dp_udp_pending(const struct dp_udp *u);
 
 /* Receives one burst (recvmmsg, at most batch_max datagrams, non-blocking)
- * and calls fn for each whole message (dp_rx_payload); fn may call
+ * and calls fn for each whole message (dp_rx_payload_from: the message
+ * carries the datagram's source address and cfg->local_idx); fn may call
  * dp_udp_send and dp_udp_flush on u (to answer), never dp_udp_poll. Drops are counted
  * in the stats, not returned. Returns the number of messages delivered
  * (0 when nothing waited), or NR_EIO when recvmmsg fails. */
@@ -129,5 +132,10 @@ struct dp_udp_bench_result {
  * call or the child fails, NR_EINVAL for sizes out of range. */
 int dp_udp_bench(uint32_t msg_len, uint64_t n_msgs, uint32_t mtu, uint32_t window_msgs,
                  struct dp_udp_bench_result *out, struct nr_err *err);
+
+/* Changes the member ID our frames carry and the receiver ID we accept
+ * (a joining node learns its ID from the cluster after it started
+ * listening). Frames already queued keep the old sender. */
+void dp_udp_set_self(struct dp_udp *u, uint64_t self_id);
 
 #endif

@@ -13,6 +13,8 @@ enum nr_kind {
     NR_KIND_SNAP_ACK = 5,     /* snap_wire.h: the follower's answer to a chunk */
     NR_KIND_MEMBERS_REQ = 6,  /* members_wire.h: a joining node asks for the membership */
     NR_KIND_MEMBERS_RESP = 7, /* members_wire.h: the membership */
+    NR_KIND_MEMBER_ATTR = 8,  /* members_wire.h: a follower's attributes, for the
+                                 leader to propose (SPEC section 2 rule 9) */
 };
 
 /* The raft group every node runs (sharding by key into several groups

@@ -160,6 +160,19 @@ static int lock_take(struct data_dir *d, struct nr_err *err)
     return 0;
 }
 
+int data_dir_peek(const char *path, struct data_dir_ident *id, bool *is_found,
+                  struct nr_err *err)
+{
+    struct data_dir d = {.lock_fd = -1};
+
+    *is_found = false;
+    if (strlen(path) >= DATA_DIR_PATH_MAX)
+        return nr_errf(err, NR_EINVAL, "data directory: the path is over %d bytes",
+                       DATA_DIR_PATH_MAX - 1);
+    snprintf(d.path, sizeof(d.path), "%s", path);
+    return ident_read(&d, id, is_found, err);
+}
+
 int data_dir_open(const char *path, uint64_t cluster_id, uint64_t member_id,
                   struct data_dir **out, struct nr_err *err)
 {

@@ -35,6 +35,12 @@ struct data_dir;
 int data_dir_open(const char *path, uint64_t cluster_id, uint64_t member_id,
                   struct data_dir **out, struct nr_err *err);
 void data_dir_close(struct data_dir *d);
+/* Reads the identity of the directory at path without opening or locking
+ * it (a restarting node learns its IDs before it opens): 0 with *is_found
+ * false when there is none, 0 with *id filled, or NR_ECORRUPT /
+ * NR_EREFUSED as data_dir_open. */
+int data_dir_peek(const char *path, struct data_dir_ident *id, bool *is_found,
+                  struct nr_err *err);
 const struct data_dir_ident *data_dir_ident(const struct data_dir *d);
 /* True when this open created the identity (a new or wiped member). */
 bool data_dir_is_new(const struct data_dir *d);

@@ -171,6 +171,10 @@ int wal_submit(struct wal *w, struct nr_err *err);
 struct wal_durable {
     uint64_t index; /* every record up to the batch that ended with this */
     uint64_t term;  /* log position is durable */
+    uint64_t batches; /* batches durable since wal_open: a driver that counts
+                         the batches it submitted (a wal_submit with something
+                         appended) knows which of them are durable, those
+                         holding only a hard state included */
 };
 
 /* Reaps the writer's completions (a writer used by this WAL alone) and
@@ -208,6 +212,9 @@ struct wal_stats {
     uint64_t busy_refusals;
     uint32_t spares_ready;
     uint32_t live_segments;
+    bool bufs_registered; /* batch buffers are the writer's fixed buffers
+                             (false: its places were taken, or the kernel
+                             refused; writes pin pages each time) */
 };
 /* The poller's thread (segments_recycled and spares_ready are read
  * atomically; the rest is the poller's). */

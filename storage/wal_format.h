@@ -142,6 +142,11 @@ static inline uint64_t wal_round_block(uint64_t n)
  * WAL_REC_HDR, computes its CRC and zeroes the alignment tail. Returns the
  * record's size. The caller has room for wal_rec_size(len) bytes. */
 uint32_t wal_rec_seal(uint8_t *p, uint16_t type, uint32_t len, uint32_t tag);
+/* As wal_rec_seal for a payload of head_len bytes already at p +
+ * WAL_REC_HDR followed by data_len bytes copied there from data (the copy
+ * and its CRC in one pass: nr_crc32c_copy). */
+uint32_t wal_rec_seal_copy(uint8_t *p, uint16_t type, uint32_t head_len, const void *data,
+                           uint32_t data_len, uint32_t tag);
 
 enum wal_rec_check {
     WAL_REC_OK = 0,

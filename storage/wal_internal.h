@@ -84,6 +84,7 @@ struct wal {
     struct wal_batch batches[WAL_IN_FLIGHT_MAX + 1];
     uint32_t n_batches, head, n_in_flight;
     uint32_t buf_cap;
+    bool is_bufs_registered; /* with the writer, as fixed buffers */
     uint64_t n_cookies;
     /* Durability. */
     struct wal_durable durable;

@@ -18,18 +18,29 @@
 
 #define ZERO_CHUNK (1u << 20)
 
-uint32_t wal_rec_seal(uint8_t *p, uint16_t type, uint32_t len, uint32_t tag)
+uint32_t wal_rec_seal_copy(uint8_t *p, uint16_t type, uint32_t head_len, const void *data,
+                           uint32_t data_len, uint32_t tag)
 {
+    uint32_t len = head_len + data_len;
     uint32_t size = (uint32_t)wal_rec_size(len);
+    uint32_t crc;
 
     nr_put_le16(p + 4, type);
     nr_put_le16(p + 6, 0);
     nr_put_le32(p + 8, len);
     nr_put_le32(p + 12, tag);
+    /* Header bytes 4..16 and the payload's head are contiguous: one pass;
+     * the data is checksummed as it is copied. */
+    crc = nr_crc32c(0, p + 4, WAL_REC_HDR - 4 + (size_t)head_len);
+    crc = nr_crc32c_copy(crc, p + WAL_REC_HDR + head_len, data, data_len);
     memset(p + WAL_REC_HDR + len, 0, size - WAL_REC_HDR - len);
-    /* Header bytes 4..16 and the payload are contiguous: one pass. */
-    nr_put_le32(p, nr_crc32c(0, p + 4, WAL_REC_HDR - 4 + (size_t)len));
+    nr_put_le32(p, crc);
     return size;
+}
+
+uint32_t wal_rec_seal(uint8_t *p, uint16_t type, uint32_t len, uint32_t tag)
+{
+    return wal_rec_seal_copy(p, type, len, NULL, 0, tag);
 }
 
 static bool is_known_type(uint16_t type)

@@ -100,6 +100,7 @@ struct wal_writer {
     uint32_t setup_flags; /* the ring flags the kernel accepted */
     bool direct;
     bool fixed_files; /* the sparse file table is registered */
+    bool fixed_bufs;  /* the sparse buffer table is registered */
     struct storage_faults *faults;
     struct wal_rec *recs; /* [depth] */
     uint32_t free_head;
@@ -109,8 +110,9 @@ struct wal_writer {
     uint32_t ready_head;
     uint32_t n_ready;
     struct wal_file files[WRITER_FILES_MAX];
-    struct iovec bufs[WRITER_BUFS_MAX]; /* registered: writes inside go WRITE_FIXED */
-    uint32_t n_bufs;
+    struct iovec bufs[WRITER_BUFS_MAX]; /* registered (iov_base NULL: a free
+                                           place): writes inside go WRITE_FIXED */
+    uint32_t n_bufs;                    /* places in use */
 };
 
 const char *wal_sync_mode_name(uint32_t mode)
@@ -227,6 +229,9 @@ int wal_writer_create(const struct wal_writer_opts *o, struct wal_writer **out, 
     /* A registered table saves a file lookup per request; a kernel that
      * refuses it still works with plain descriptors. */
     w->fixed_files = io_uring_register_files_sparse(&w->ring, WRITER_FILES_MAX) == 0;
+    /* Likewise an empty buffer table, filled by wal_writer_register_buffers
+     * as the WALs sharing the writer come and go. */
+    w->fixed_bufs = io_uring_register_buffers_sparse(&w->ring, WRITER_BUFS_MAX) == 0;
     w->mode = o->sync_mode;
     if (w->mode == WAL_SYNC_AUTO) {
         ret = probe_pick_mode(w, o->probe_dir, err);
@@ -316,34 +321,86 @@ static void rec_finish(struct wal_writer *w, struct wal_rec *r, int result);
  * most WRITER_BUFS_MAX. */
 static int buf_lookup(const struct wal_writer *w, const uint8_t *p, uint32_t len)
 {
-    for (uint32_t i = 0; i < w->n_bufs; i++) {
+    for (uint32_t i = 0; i < WRITER_BUFS_MAX && w->n_bufs > 0; i++) {
         const uint8_t *base = w->bufs[i].iov_base;
 
-        if (p >= base && (size_t)(p - base) + len <= w->bufs[i].iov_len)
+        if (base != NULL && p >= base && (size_t)(p - base) + len <= w->bufs[i].iov_len)
             return (int)i;
     }
     return -1;
 }
 
+/* Sets place i of the kernel's table to *iov (an empty iovec clears it). */
+static int buf_update(struct wal_writer *w, uint32_t i, const struct iovec *iov)
+{
+    int ret = io_uring_register_buffers_update_tag(&w->ring, i, iov, NULL, 1);
+
+    if (ret >= 0)
+        w->bufs[i] = *iov;
+    return ret < 0 ? ret : 0;
+}
+
 int wal_writer_register_buffers(struct wal_writer *w, const struct iovec *iov, uint32_t n,
                                 struct nr_err *err)
 {
-    int ret;
+    static const struct iovec none = {NULL, 0};
+    uint32_t places[WRITER_BUFS_MAX], k;
+    int ret = 0;
 
-    if (n == 0 || n > WRITER_BUFS_MAX || w->n_bufs != 0)
-        return nr_errf(err, NR_EINVAL,
-                       "wal writer: register 1..%u buffers once (asked %u, "
-                       "%u registered)",
-                       WRITER_BUFS_MAX, n, w->n_bufs);
-    ret = io_uring_register_buffers(&w->ring, iov, n);
-    if (ret != 0)
+    if (n == 0 || n > WRITER_BUFS_MAX)
+        return nr_errf(err, NR_EINVAL, "wal writer: register 1..%u buffers (asked %u)",
+                       WRITER_BUFS_MAX, n);
+    for (k = 0; k < n; k++)
+        if (iov[k].iov_base == NULL || iov[k].iov_len == 0)
+            return nr_errf(err, NR_EINVAL, "wal writer: buffer %u of %u is empty", k, n);
+    if (!w->fixed_bufs)
+        return nr_errf(err, NR_EREFUSED,
+                       "wal writer: the kernel took no registered buffer table; "
+                       "writes work unregistered");
+    if (WRITER_BUFS_MAX - w->n_bufs < n)
+        return nr_errf(err, NR_EBUSY,
+                       "wal writer: %u buffers asked, %u of %u places free; "
+                       "writes work unregistered",
+                       n, WRITER_BUFS_MAX - w->n_bufs, WRITER_BUFS_MAX);
+    k = 0;
+    for (uint32_t i = 0; k < n; i++)
+        if (w->bufs[i].iov_base == NULL)
+            places[k++] = i;
+    for (k = 0; k < n; k++) {
+        ret = buf_update(w, places[k], &iov[k]);
+        if (ret != 0)
+            break;
+    }
+    if (ret != 0) {
+        while (k-- > 0) /* all or none: clear those set */
+            (void)buf_update(w, places[k], &none);
         return nr_errf(err, NR_EREFUSED,
                        "wal writer: registering %u buffers failed: %s (the "
                        "pinned bytes count against RLIMIT_MEMLOCK); writes work unregistered",
                        n, strerror(-ret));
-    memcpy(w->bufs, iov, n * sizeof(iov[0]));
-    w->n_bufs = n;
+    }
+    w->n_bufs += n;
     return 0;
+}
+
+void wal_writer_unregister_buffers(struct wal_writer *w, const struct iovec *iov, uint32_t n)
+{
+    static const struct iovec none = {NULL, 0};
+
+    for (uint32_t k = 0; k < n; k++) {
+        for (uint32_t i = 0; i < WRITER_BUFS_MAX; i++) {
+            const struct iovec *b = &w->bufs[i];
+
+            if (b->iov_base == NULL || b->iov_base != iov[k].iov_base ||
+                b->iov_len != iov[k].iov_len)
+                continue;
+            /* Clearing a place fails only for a bad index or a ring gone. */
+            int ret = buf_update(w, i, &none);
+            NR_ASSERT(ret == 0);
+            w->n_bufs--;
+            break;
+        }
+    }
 }
 
 /* Queues the SQE(s) for the unwritten part of rec; the SQ always has room

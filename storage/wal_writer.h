@@ -70,13 +70,20 @@ int wal_writer_probe(const char *dir, struct wal_writer_probe_result *out, struc
 int wal_writer_add_file(struct wal_writer *w, int fd, uint32_t *slot, struct nr_err *err);
 void wal_writer_remove_file(struct wal_writer *w, uint32_t slot);
 
-/* Registers the buffers writes will come from (a WAL's batch buffers), at
- * most 16, once: a write lying inside one goes out as WRITE_FIXED, its
- * pages pinned once here instead of at every write (O_DIRECT). The memory
- * must stay valid until destroy. NR_EREFUSED (RLIMIT_MEMLOCK, say): writes
- * still work, unregistered. */
+/* Registers n buffers writes will come from (a WAL's batch buffers; the
+ * writer holds 16 at most, from every caller together): a write lying
+ * inside one goes out as WRITE_FIXED, its pages pinned once here instead
+ * of at every write (O_DIRECT). All n or none: NR_EBUSY when fewer than n
+ * places are free, NR_EINVAL for n outside 1..16 or an empty buffer,
+ * NR_EREFUSED when the kernel refuses (RLIMIT_MEMLOCK, say): writes still
+ * work, unregistered. The memory must stay valid until it is unregistered
+ * or the writer destroyed. */
 int wal_writer_register_buffers(struct wal_writer *w, const struct iovec *iov, uint32_t n,
                                 struct nr_err *err);
+/* Unregisters buffers registered with exactly these iovecs (others are
+ * skipped). A write from one still in flight finishes from the pages the
+ * kernel pinned; a part resubmitted later goes out unregistered. */
+void wal_writer_unregister_buffers(struct wal_writer *w, const struct iovec *iov, uint32_t n);
 
 /* Queues a durable write; buf stays untouched until its completion is
  * reaped. 0, NR_EBUSY (ring full: back off), NR_EINVAL (misaligned for

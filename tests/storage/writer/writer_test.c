@@ -1,7 +1,8 @@
 /* writer_test.c - the io_uring WAL writer (storage/wal_writer.c): durable
  * round trips in both sync modes, buffered and O_DIRECT, from plain and
  * registered buffers; completions in
- * queue order per file; a full ring is NR_EBUSY; misaligned O_DIRECT and
+ * queue order per file; registered buffers come and go in the writer's 16
+ * places (several WALs share one writer); a full ring is NR_EBUSY; misaligned O_DIRECT and
  * bad slots are NR_EINVAL; AUTO picks a mode and leaves no probe file; a
  * short write is continued (RLIMIT_FSIZE cuts it) and its final error
  * reported with the cookie. */
@@ -69,8 +70,6 @@ static void round_trip(uint32_t mode, bool direct, bool fixed)
             goto out;
         }
         UNIT_CHECK(rc == 0, "register_buffers: %s", err.msg);
-        UNIT_CHECK(wal_writer_register_buffers(w, &iov, 1, &err) == NR_EINVAL,
-                   "registering twice is NR_EINVAL");
     }
     while (n_queued < N) {
         uint32_t len = direct ? (uint32_t)(1 + unit_below(&seed, 64)) * 512
@@ -198,6 +197,65 @@ out:
     if (fd >= 0)
         close(fd);
     wal_writer_destroy(w);
+}
+
+/* 16 places shared by every caller: all or none of a call's buffers are
+ * taken, a freed place is taken again, and a write from a buffer that got
+ * a freed place reads back. */
+static void buffer_places(void)
+{
+    enum { N = 17, LEN = 4096 };
+    struct wal_writer *w = make(4, WAL_SYNC_DSYNC_WRITE, true);
+    struct wal_done done;
+    struct iovec iov[N];
+    struct nr_err err;
+    uint8_t *mem = wt_alloc(N * LEN), *got = wt_alloc(LEN);
+    uint32_t slot;
+    int fd = wt_zero_file("places", 1 << 16, O_DIRECT), rc;
+
+    for (uint32_t i = 0; i < N; i++)
+        iov[i] = (struct iovec){mem + i * LEN, LEN};
+    fill(mem, N * LEN, 11);
+    if (w == NULL || !UNIT_CHECK(fd >= 0, "zero file"))
+        goto out;
+    rc = wal_writer_register_buffers(w, iov, 10, &err);
+    if (rc == NR_EREFUSED) {
+        printf("buffer places: skipped, %s\n", err.msg);
+        goto out;
+    }
+    UNIT_CHECK(rc == 0, "10 buffers: %s", err.msg);
+    UNIT_CHECK(wal_writer_register_buffers(w, iov + 10, 7, &err) == NR_EBUSY,
+               "7 more with 6 places free is NR_EBUSY");
+    UNIT_CHECK(wal_writer_register_buffers(w, iov + 10, 6, &err) == 0,
+               "the 6 that fit: %s", err.msg);
+    UNIT_CHECK(wal_writer_register_buffers(w, iov + 16, 1, &err) == NR_EBUSY,
+               "a 17th is NR_EBUSY (\"%s\")", err.msg);
+    UNIT_CHECK(wal_writer_register_buffers(w, iov, 0, &err) == NR_EINVAL, "none is NR_EINVAL");
+    UNIT_CHECK(wal_writer_register_buffers(w, iov, N, &err) == NR_EINVAL,
+               "more than 16 at once is NR_EINVAL");
+    wal_writer_unregister_buffers(w, &iov[16], 1); /* never registered: nothing */
+    UNIT_CHECK(wal_writer_register_buffers(w, iov + 16, 1, &err) == NR_EBUSY,
+               "unregistering an unknown buffer frees nothing");
+    wal_writer_unregister_buffers(w, &iov[3], 1);
+    if (!UNIT_CHECK(wal_writer_register_buffers(w, iov + 16, 1, &err) == 0,
+                    "the freed place is taken again: %s", err.msg))
+        goto out;
+    if (!UNIT_CHECK(wal_writer_add_file(w, fd, &slot, &err) == 0, "add_file: %s", err.msg))
+        goto out;
+    UNIT_CHECK(wal_writer_write(w, slot, 0, iov[16].iov_base, LEN, 5, &err) == 0 &&
+                       wal_writer_flush(w, &err) == 0,
+               "write from the 17th buffer: %s", err.msg);
+    UNIT_CHECK(wt_collect(w, &done, 1) == 1 && done.result == 0, "its completion");
+    UNIT_CHECK(wt_read_back("places", 0, got, LEN) && memcmp(got, iov[16].iov_base, LEN) == 0,
+               "what the 17th buffer held reads back");
+    wal_writer_remove_file(w, slot);
+    wal_writer_unregister_buffers(w, iov, N);
+out:
+    if (fd >= 0)
+        close(fd);
+    wal_writer_destroy(w);
+    free(mem);
+    free(got);
 }
 
 static void refusals(void)
@@ -347,6 +405,7 @@ int main(void)
         short_write(mode);
     }
     full_ring();
+    buffer_places();
     refusals();
     auto_mode(false);
     auto_mode(true);
