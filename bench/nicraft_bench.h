@@ -42,7 +42,7 @@ struct nb_result {
     double seconds;       /* the measured span */
     uint64_t *per_second; /* n_seconds counts of successful operations */
     uint32_t n_seconds;
-    char first_error[256];
+    char first_error[sizeof(((struct nr_err *)0)->msg)];
     struct nr_client_stats client; /* the engine's counters */
 };
 

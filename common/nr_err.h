@@ -23,7 +23,7 @@ enum nr_code {
 
 struct nr_err {
     int code;      /* negative NR_E* value, 0 when no error was recorded */
-    char msg[256]; /* one sentence an operator can act on */
+    char msg[512]; /* one sentence an operator can act on (a member list fits) */
 };
 
 /* Fill *err (which may be NULL) and return code, so callers can write

@@ -1,49 +1,54 @@
-/* nr_le.h - little-endian fields in wire and disk formats, byte by byte so
- * neither alignment nor the host's byte order matters. libc only. */
+/* nr_le.h - little-endian fields in wire and disk formats, at any
+ * alignment and on any host byte order: memcpy (which the compiler turns
+ * into one unaligned load or store) and the <endian.h> conversions (no-ops
+ * on little-endian hosts). libc only. */
 #ifndef NICRAFT_NR_LE_H
 #define NICRAFT_NR_LE_H
 
+#include <endian.h>
 #include <stdint.h>
+#include <string.h>
 
 static inline void nr_put_le16(uint8_t *p, uint16_t v)
 {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
+    v = htole16(v);
+    memcpy(p, &v, sizeof(v));
 }
 
 static inline uint16_t nr_get_le16(const uint8_t *p)
 {
-    return (uint16_t)(p[0] | (p[1] << 8));
+    uint16_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return le16toh(v);
 }
 
 static inline void nr_put_le32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    v = htole32(v);
+    memcpy(p, &v, sizeof(v));
 }
 
 static inline void nr_put_le64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    v = htole64(v);
+    memcpy(p, &v, sizeof(v));
 }
 
 static inline uint32_t nr_get_le32(const uint8_t *p)
 {
-    uint32_t v = 0;
+    uint32_t v;
 
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
+    memcpy(&v, p, sizeof(v));
+    return le32toh(v);
 }
 
 static inline uint64_t nr_get_le64(const uint8_t *p)
 {
-    uint64_t v = 0;
+    uint64_t v;
 
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
+    memcpy(&v, p, sizeof(v));
+    return le64toh(v);
 }
 
 #endif

@@ -303,7 +303,6 @@ static void link_on_rx(void *ctx, struct dp_lcore *lc, const struct dp_net_rx *r
 {
     struct dp_link *l = ctx;
     struct nr_err drop_err;
-    (void)lc;
 
     NR_ASSERT(l->poll_fn != NULL); /* only dp_link_poll polls a link's lcore */
     NR_ASSERT(rx->local_idx < l->cfg.n_local);
@@ -314,6 +313,11 @@ static void link_on_rx(void *ctx, struct dp_lcore *lc, const struct dp_net_rx *r
                                 &l->stats, &drop_err);
     if (rc > 0)
         l->poll_delivered += (uint32_t)rc;
+    /* A valid frame of our cluster tells where its sender is: learn it, so
+     * the answer to a client we never resolved leaves at once instead of
+     * waiting for ARP (the first reply would be lost to the resolution). */
+    if (rc >= 0 && dp_net_neigh_lookup(&lc->net, rx->src_ip_be) == NULL)
+        dp_net_neigh_set(&lc->net, rx->src_ip_be, rx->src_mac, false, &drop_err);
 }
 
 uint32_t dp_link_poll(struct dp_link *l, uint64_t now_ns, dp_msg_fn *fn, void *ctx)

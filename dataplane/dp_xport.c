@@ -579,3 +579,15 @@ void dp_xport_set_self(struct dp_xport *x, uint64_t self_id)
     if (x->link != NULL)
         dp_link_set_self(x->link, self_id);
 }
+
+int dp_xport_add_wake_fd(struct dp_xport *x, int fd, struct nr_err *err)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+
+    if (x->epfd < 0)
+        return nr_errf(err, NR_EINVAL, "this transport has no wake-up descriptor to add fd %d to",
+                       fd);
+    if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return nr_errf(err, NR_EIO, "epoll_ctl(ADD %d): %s", fd, strerror(errno));
+    return 0;
+}

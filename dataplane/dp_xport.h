@@ -183,4 +183,10 @@ int dp_xport_eal_split(const char *args, const char *lcores, const char *file_pr
  * accept): a joining node learns it from the cluster (node_join.c). */
 void dp_xport_set_self(struct dp_xport *x, uint64_t self_id);
 
+/* Adds fd to what dp_xport_wait blocks on (readable: wake up), e.g. the
+ * io_uring of the poller's WAL. NR_EINVAL when this transport has no
+ * wake-up descriptor (a DPDK PMD without one: dp_xport_has_wake_fd),
+ * NR_EIO when epoll refuses it. */
+int dp_xport_add_wake_fd(struct dp_xport *x, int fd, struct nr_err *err);
+
 #endif

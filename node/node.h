@@ -69,7 +69,7 @@ struct node_view {
     uint64_t other_cluster_drops;  /* frames of another cluster, dropped */
     uint64_t now_ns;
     uint64_t last_heard_ns[RAFT_MEMBERS_MAX]; /* by prog[] position (leader) */
-    char errors[NODE_ERRORS_MAX][256];
+    char errors[NODE_ERRORS_MAX][sizeof(((struct nr_err *)0)->msg)];
     uint32_t n_errors;
 };
 

@@ -134,6 +134,8 @@ static int open_storage(struct node *n, struct nr_err *err)
                          .direct = probe.direct, .writer = n->writer};
     if ((rc = wal_open(&o, &n->wal, err)) != 0)
         return rc;
+    struct nr_err werr;
+    n->wal_wakes = dp_xport_add_wake_fd(n->xp, wal_writer_fd(n->writer), &werr) == 0;
     const struct wal_recovery *rec = wal_recovered(n->wal);
     n->durable = (struct wal_durable){rec->last_index, rec->last_term, 0};
     if (rec->is_torn)
@@ -179,7 +181,13 @@ static int open_transport(struct node *n, struct nr_err *err)
 {
     struct nr_err uerr;
     char prefix[80];
+    static char eal[sizeof(n->f.dpdk_args) + sizeof(n->f.lcores) + 16];
+    bool floating = strchr(n->f.lcores, '@') != NULL;
 
+    /* "0@(0-1)": the poller may run on any of those CPUs (EAL --lcores),
+     * for hosts with fewer CPUs than members; a plain list pins (-l). */
+    snprintf(eal, sizeof(eal), "%s%s%s", n->f.dpdk_args, floating ? " --lcores=" : "",
+             floating ? n->f.lcores : "");
     snprintf(prefix, sizeof(prefix), "nicraft-%s", n->f.name);
     struct dp_xport_config xc = {
         .kind = n->f.transport == NR_TRANSPORT_DPDK ? DP_XPORT_DPDK : DP_XPORT_UDP,
@@ -189,10 +197,11 @@ static int open_transport(struct node *n, struct nr_err *err)
         .mtu = DP_MTU_DEFAULT,
         /* A raft append carries up to 1 MiB of entries (create_raft). */
         .reasm = {.n_slots = 8, .msg_len_max = 2u << 20, .timeout_ns = 1000000000u},
-        .eal_args = n->f.dpdk_args,
-        .lcores = n->f.lcores,
+        .eal_args = eal,
+        .lcores = floating ? NULL : n->f.lcores,
         .idle = {.policy = n->f.idle == NR_IDLE_ADAPTIVE ? DP_IDLE_ADAPTIVE : DP_IDLE_BUSY},
-        .file_prefix = prefix,
+        /* the EAL files of one member; --dpdk-args may name its own */
+        .file_prefix = strstr(n->f.dpdk_args, "--file-prefix") != NULL ? NULL : prefix,
     };
 
     if (dp_url_parse(n->f.listen_peer_url, false, &xc.local[NODE_LOCAL_PEER], &uerr) != 0 ||

@@ -61,7 +61,9 @@ static const struct flag flags[] = {
      "udp: kernel sockets; dpdk: kernel bypass through --dpdk-args."},
     {"dpdk-args", FK_STR, F(dpdk_args), 0, 0, {0}, "",
      "EAL arguments, e.g. \"--no-huge --no-pci --vdev=net_af_packet0,iface=veth1\"."},
-    {"lcores", FK_STR, F(lcores), 0, 0, {0}, "0", "CPU the poller is pinned to (DPDK -l)."},
+    {"lcores", FK_STR, F(lcores), 0, 0, {0}, "0",
+     "CPU the poller is pinned to (DPDK -l), or 0@(0-1) to let it float over CPUs 0-1 "
+     "(hosts with fewer CPUs than pollers)."},
     {"idle", FK_ENUM, F(idle), 0, 0, {"busy", "adaptive"}, "busy",
      "busy: poll without pause (NIC hosts); adaptive: yield, then block (shared hosts)."},
     {"heartbeat-ms", FK_U32, F(heartbeat_ms), 1, 10000, {0}, "100",

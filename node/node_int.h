@@ -97,6 +97,7 @@ struct node {
     bool wal_dirty;          /* appended since the last wal_submit */
     struct wal_durable durable;
     bool durable_new;        /* durable moved; the raft node is not told yet */
+    bool wal_wakes;          /* the transport's idle wait wakes on WAL completions */
     uint64_t applied;        /* the store has applied up to here */
     uint64_t applied_told;   /* ... and the raft node knows up to here */
     uint32_t role;
@@ -138,7 +139,7 @@ struct node {
     struct nr_spsc chunks_in;  /* poller -> control: struct node_chunk received */
     uint64_t evts_dropped;
     uint64_t removed_at_ns;  /* we applied our own removal */
-    char fatal[256];         /* a fatal storage error, or "" */
+    char fatal[sizeof(((struct nr_err *)0)->msg)]; /* a fatal storage error, or "" */
 
     /* Shared with the control thread. */
     struct node_pub pub;

@@ -21,7 +21,7 @@ struct join_state {
     uint64_t request_id;
     struct members_resp resp;
     bool has_resp;
-    char bad[256]; /* the last malformed answer, for the final error */
+    char bad[sizeof(((struct nr_err *)0)->msg)]; /* the last malformed answer */
 };
 
 static void join_on_msg(void *ctx, const struct dp_msg *m)

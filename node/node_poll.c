@@ -318,15 +318,18 @@ static uint32_t poll_once(struct node *n)
     return work;
 }
 
-/* Adaptive idle: never block while a WAL batch is in flight (its
- * completion has no wake-up here) or the next tick is close. */
+/* Adaptive idle: the transport yields, then blocks on its sockets and on
+ * the WAL's ring (node_boot adds it), so a batch that becomes durable
+ * wakes the poller; never past the next tick. Without a ring to wait on
+ * (a DPDK PMD with no wake-up descriptor) a syncing batch is waited for by
+ * yielding. */
 static void idle(struct node *n)
 {
     struct nr_err err;
 
     if (n->f.idle == NR_IDLE_BUSY)
         return;
-    if (n->wal_dirty || n->batches_submitted > n->durable.batches) {
+    if (!n->wal_wakes && (n->wal_dirty || n->batches_submitted > n->durable.batches)) {
         sched_yield();
         return;
     }
@@ -368,8 +371,14 @@ int node_run(struct node *n, struct nr_err *err)
     if (rc != 0)
         return rc;
     n->next_tick_ns = node_now_ns() + n->tick_ns;
-    node_log(n, "serving: member %016" PRIx64 " of cluster %016" PRIx64 ", peers at %s, clients at %s",
-             n->self_id, n->cluster_id, n->f.listen_peer_url, n->f.listen_client_url);
+    node_log(n,
+             "serving: member %016" PRIx64 " of cluster %016" PRIx64 ", peers at %s, clients "
+             "at %s, idle %s (%s)",
+             n->self_id, n->cluster_id, n->f.listen_peer_url, n->f.listen_client_url,
+             n->f.idle == NR_IDLE_BUSY ? "busy" : "adaptive",
+             !dp_xport_has_wake_fd(n->xp) ? "no wake-up descriptor: short sleeps"
+             : n->wal_wakes                ? "blocks on the transport and the WAL"
+                                           : "blocks on the transport");
     /* The poll loop: runs until the node stops, by design. */
     while (!n->stop && n->fatal[0] == '\0' && !node_removed_done(n))
         if (poll_once(n) == 0)

@@ -18,7 +18,7 @@ uint32_t nr_crc32c(uint32_t crc, const void *buf, size_t len);
  * cache. */
 uint32_t nr_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
 /* True when, on this CPU, nr_crc32c_copy folds the CRC into a
- * non-temporal copy (AVX-512 and VPCLMULQDQ) for 1 KiB and more; false:
+ * non-temporal copy (AVX-512 and VPCLMULQDQ) for 4 KiB and more; false:
  * memcpy, then ISA-L. For reports. */
 bool nr_crc32c_copy_is_folded(void);
 

@@ -857,3 +857,8 @@ int wal_writer_probe(const char *dir, struct wal_writer_probe_result *out, struc
     wal_writer_destroy(ws[1]);
     return ret;
 }
+
+int wal_writer_fd(const struct wal_writer *w)
+{
+    return w->ring.ring_fd;
+}

@@ -102,4 +102,9 @@ uint32_t wal_writer_reap(struct wal_writer *w, struct wal_done *done, uint32_t m
 int wal_writer_wait(struct wal_writer *w, struct nr_err *err);
 uint32_t wal_writer_in_flight(const struct wal_writer *w);
 
+/* The ring's file descriptor: readable when completions wait (deferred
+ * task work included), so an idle poller can block on it beside its
+ * sockets instead of spinning while a batch syncs. */
+int wal_writer_fd(const struct wal_writer *w);
+
 #endif

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # variables are read by the sourcing test
 # cluster_lib.sh - sourced by the cluster tests: a real three-member nicraft
 # cluster over kernel UDP (loopback) or DPDK net_af_packet (veths in network
 # namespaces made by deploy/netns.sh, 198.18.0.0/15; SPEC section 6).
@@ -33,7 +34,7 @@ CL_CLUSTER_ID=""
 CL_QUOTA=16777216
 CL_ELECTION_MS=1000
 declare -a CL_PIDS=() CL_NAMES=() CL_PEER=() CL_CLIENT=() CL_NS=() CL_CLIENT_EXEC=()
-declare -a CL_EXTRA_PIDS=()
+declare -a CL_EXTRA_PIDS=() CL_DEAD=("" "" "" "")
 cl_passed=0
 cl_failed=0
 cl_is_ci=false
@@ -208,7 +209,7 @@ cl_flags() {
     if [[ $CL_TRANSPORT == dpdk ]]; then
         f+=(--transport dpdk
             --dpdk-args "--no-huge --no-pci --vdev=net_af_packet0,iface=$CL_PREFIX-h${i}v -m 256"
-            --lcores $(((i - 1) % CL_NCPU)))
+            --lcores "0@(0-$((CL_NCPU - 1)))")
     fi
     printf '%s\0' "${f[@]}"
 }
@@ -371,8 +372,18 @@ cl_bench() { # cl_bench ARG...: nicraft-bench against all three client URLs
 }
 
 cl_dump_logs() {
-    local i
+    local i st
     for i in 1 2 3; do
+        if [[ -n ${CL_PIDS[$i]} ]] && ! kill -0 "${CL_PIDS[$i]}" 2>/dev/null; then
+            wait "${CL_PIDS[$i]}" 2>/dev/null
+            st=$?
+            # 137: SIGKILL that this test did not send (another process,
+            # the OOM killer); 134: abort (an assertion); 139: SIGSEGV.
+            echo "--- member $i (pid ${CL_PIDS[$i]}) exited with status $st without being told to" \
+                "$( ((st > 128)) && echo "(signal $(kill -l $((st - 128)) 2>/dev/null))")"
+            CL_PIDS[$i]=""
+            CL_DEAD[$i]=$st
+        fi
         [[ -f $(cl_logf "$i") ]] || continue
         echo "--- member $i (${CL_NAMES[$i]}) log, last 25 lines:"
         tail -n 25 "$(cl_logf "$i")" | sed 's/^/  /'
