@@ -7,23 +7,24 @@
 # for each system, then the ratio nicraft/etcd.
 #
 #   bench/compare-etcd.sh [--seconds S] [--warmup S] [--clients "1 16 128"]
-#       [--build DIR] [--port-base P] [--nicraft-transport udp|dpdk]
+#       [--build DIR] [--port-base P] [--nicraft-transport udp|dpdk|both]
 #       [--only etcd|nicraft] [--keep DIR]
 #
 # etcd: Debian's etcd-server (3.4) is installed with apt-get when `etcd` is
 # missing (needs root), and the Node.js client `etcd3` from the npm
 # registry into bench/.etcd-client/ when missing; bench/etcd_load.js drives
 # it. nicraft: nicraftd, nicraftctl and nicraft-bench from --build (default
-# build/); --nicraft-transport dpdk hands the cluster to
-# deploy/local-cluster.sh and is skipped, saying so, where that script is
-# absent. Both systems share the machine with their load generator, so the
+# build/): over kernel UDP on loopback, and over DPDK net_af_packet in
+# network namespaces through deploy/local-cluster.sh (its benchmark client
+# runs in a namespace of its own); --nicraft-transport picks one or both
+# (default both, one after the other). Both systems share the machine with their load generator, so the
 # figures compare the two on the same footing, not against a dedicated host.
 # Every process started here is stopped on exit.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=15 warmup=1 client_counts="1 16 128" build="$root/build" port_base=23800
-nicraft_transport=udp only="" keep=""
+nicraft_transport=both only="" keep=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --seconds) seconds=$2 ;;
@@ -45,8 +46,8 @@ while [[ $# -gt 0 ]]; do
     esac
     shift 2 || { echo "compare-etcd.sh: $1 needs a value" >&2; exit 2; }
 done
-case "$nicraft_transport" in udp | dpdk) ;; *)
-    echo "compare-etcd.sh: --nicraft-transport $nicraft_transport: want udp or dpdk" >&2
+case "$nicraft_transport" in udp | dpdk | both) ;; *)
+    echo "compare-etcd.sh: --nicraft-transport $nicraft_transport: want udp, dpdk or both" >&2
     exit 2
     ;;
 esac
@@ -68,7 +69,8 @@ else
     work=$(mktemp -d "${TMPDIR:-/tmp}/nicraft-compare-etcd.XXXXXX")
 fi
 pids=()
-local_cluster_env=""
+nicraft_pids=()
+local_cluster_up=false
 
 cleanup() {
     local rc=$?
@@ -78,8 +80,8 @@ cleanup() {
     for pid in "${pids[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
-    if [[ -n "$local_cluster_env" ]]; then
-        "$root/deploy/local-cluster.sh" down --env-file "$local_cluster_env" >/dev/null 2>&1 || true
+    if $local_cluster_up; then
+        local_cluster down >/dev/null 2>&1 || true
     fi
     [[ -z "$keep" ]] && rm -rf "$work"
     exit "$rc"
@@ -131,7 +133,7 @@ wait_healthy() { # wait_healthy URL SECONDS
 }
 
 # Each run of etcd_load.js prints nicraft-bench's summary line.
-declare -A etcd_line nicraft_line
+declare -A etcd_line nicraft_udp_line nicraft_dpdk_line
 
 run_etcd() {
     # Called as `run_etcd || ...`, where set -e does not apply: each step checks.
@@ -235,8 +237,10 @@ start_nicraft_udp() { # sets endpoints and cluster_id
             --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
             --listen-client-urls "$client" --advertise-client-urls "$client" \
             --control-socket "$work/n$i/ctl.sock" --transport udp --idle adaptive \
+            --quota-backend-bytes 67108864 \
             >"$work/nicraftd-n$i.log" 2>&1 &
         pids+=($!)
+        nicraft_pids+=($!)
     done
     if ! cluster_id=$(wait_leader); then
         echo "compare-etcd.sh: no nicraft member leads after 30 s; the last lines of each log:" >&2
@@ -245,43 +249,58 @@ start_nicraft_udp() { # sets endpoints and cluster_id
     fi
 }
 
-# deploy/local-cluster.sh's contract, as used here: `up --transport dpdk
-# --members 3 --env-file FILE` starts a cluster and writes ENDPOINTS=
-# (comma-separated client URLs) and CLUSTER_ID= (16 hex digits) into FILE;
-# `down --env-file FILE` stops it.
-start_nicraft_dpdk() {
-    local script="$root/deploy/local-cluster.sh"
-    if [[ ! -x "$script" ]]; then
-        echo "nicraft (dpdk): skipped: this mode needs deploy/local-cluster.sh, which this checkout lacks" >&2
-        return 2
-    fi
-    local_cluster_env="$work/local-cluster.env"
-    "$script" up --transport dpdk --members 3 --env-file "$local_cluster_env" || return 1
-    endpoints=$(sed -n 's/^ENDPOINTS=//p' "$local_cluster_env")
-    cluster_id=$(sed -n 's/^CLUSTER_ID=//p' "$local_cluster_env")
-    [[ -n "$endpoints" && -n "$cluster_id" ]]
+stop_nicraft_udp() {
+    local pid
+    for pid in "${nicraft_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${nicraft_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    nicraft_pids=()
 }
 
-run_nicraft() {
-    local endpoints="" cluster_id="" rc=0 n
-    find_progs || return 1
-    if [[ "$nicraft_transport" == dpdk ]]; then
-        start_nicraft_dpdk || rc=$?
-    else
-        start_nicraft_udp || rc=$?
-    fi
-    [[ $rc -eq 0 ]] || return $rc
-    say "nicraft ($nicraft_transport): 3 members, cluster $cluster_id (clients $endpoints)"
+# The DPDK cluster is deploy/local-cluster.sh's, in its own state folder and
+# namespaces (prefix nrce), built from --build.
+local_cluster() {
+    NICRAFT_LOCAL_TRANSPORT=dpdk NICRAFT_LOCAL_BUILD_DIR="$build" \
+        NICRAFT_LOCAL_STATE="$work/local-cluster" NICRAFT_NETNS_PREFIX=nrce \
+        NICRAFT_LOCAL_BENCH_SECONDS="$seconds" NICRAFT_LOCAL_WARMUP_SECONDS="$warmup" \
+        "$root/deploy/local-cluster.sh" "$@"
+}
+
+run_nicraft_udp() {
+    local endpoints="" cluster_id="" n
+    start_nicraft_udp || return 1
+    say "nicraft (udp): 3 members on loopback, cluster $cluster_id (clients $endpoints)"
     for n in $client_counts; do
-        nicraft_line[$n]=$("$nicraft_bench" --endpoints "$endpoints" --cluster-id "$cluster_id" \
+        nicraft_udp_line[$n]=$("$nicraft_bench" --endpoints "$endpoints" --cluster-id "$cluster_id" \
             --clients "$n" --duration "$seconds" --warmup "$warmup" --key-size 8 \
-            --value-size 256 --target leader --transport udp --json "$work/nicraft-$n.json" |
+            --value-size 256 --target leader --transport udp --json "$work/nicraft-udp-$n.json" |
             tail -n 1) || {
             echo "compare-etcd.sh: nicraft-bench failed with $n clients" >&2
             return 1
         }
-        echo "nicraft  ${nicraft_line[$n]}"
+        echo "nicraft-udp  ${nicraft_udp_line[$n]}"
     done
+    stop_nicraft_udp
+}
+
+run_nicraft_dpdk() {
+    local n out
+    say "nicraft (dpdk): 3 members over net_af_packet in namespaces (deploy/local-cluster.sh)"
+    local_cluster_up=true
+    NICRAFT_LOCAL_CLIENTS=1 local_cluster up >"$work/local-cluster-up.log" 2>&1 || {
+        echo "compare-etcd.sh: deploy/local-cluster.sh up failed; its output:" >&2
+        tail -n 20 "$work/local-cluster-up.log" >&2
+        return 1
+    }
+    for n in $client_counts; do
+        out=$(NICRAFT_LOCAL_CLIENTS=$n local_cluster bench 2>&1) || {
+            echo "compare-etcd.sh: the DPDK benchmark failed with $n clients: $out" >&2
+            return 1
+        }
+        nicraft_dpdk_line[$n]=$(grep '^clients=' <<<"$out" | tail -n 1)
+        echo "nicraft-dpdk ${nicraft_dpdk_line[$n]}"
+    done
+    local_cluster down >/dev/null 2>&1
+    local_cluster_up=false
 }
 
 # ---- report ----
@@ -292,26 +311,32 @@ field() { # field LINE NAME
 
 report() {
     say "results: ${seconds} s per client count after ${warmup} s warm-up, 8-byte keys, 256-byte values, puts to the leader"
-    printf '%-8s %-8s %10s %10s %10s %10s %10s %7s\n' system clients ops/s p50_us p99_us p999_us max_us errors
+    printf '%-12s %-8s %10s %10s %10s %10s %10s %7s\n' system clients ops/s p50_us p99_us p999_us max_us errors
     local n sys line
     for n in $client_counts; do
-        for sys in etcd nicraft; do
-            if [[ $sys == etcd ]]; then line=${etcd_line[$n]:-}; else line=${nicraft_line[$n]:-}; fi
+        for sys in etcd nicraft-udp nicraft-dpdk; do
+            case $sys in
+            etcd) line=${etcd_line[$n]:-} ;;
+            nicraft-udp) line=${nicraft_udp_line[$n]:-} ;;
+            nicraft-dpdk) line=${nicraft_dpdk_line[$n]:-} ;;
+            esac
             [[ -n "$line" ]] || continue
-            printf '%-8s %-8s %10s %10s %10s %10s %10s %7s\n' "$sys" "$n" "$(field "$line" ops_per_s)" \
+            printf '%-12s %-8s %10s %10s %10s %10s %10s %7s\n' "$sys" "$n" "$(field "$line" ops_per_s)" \
                 "$(field "$line" p50_us)" "$(field "$line" p99_us)" "$(field "$line" p999_us)" \
                 "$(field "$line" max_us)" "$(field "$line" errors)"
         done
     done
     for n in $client_counts; do
-        local e=${etcd_line[$n]:-} r=${nicraft_line[$n]:-}
-        if [[ -n "$e" && -n "$r" ]]; then
-            awk -v n="$n" -v a="$(field "$r" ops_per_s)" -v b="$(field "$e" ops_per_s)" \
+        local e=${etcd_line[$n]:-} t r
+        for t in udp dpdk; do
+            if [[ $t == udp ]]; then r=${nicraft_udp_line[$n]:-}; else r=${nicraft_dpdk_line[$n]:-}; fi
+            [[ -n "$e" && -n "$r" ]] || continue
+            awk -v t="$t" -v n="$n" -v a="$(field "$r" ops_per_s)" -v b="$(field "$e" ops_per_s)" \
                 -v c="$(field "$r" p99_us)" -v d="$(field "$e" p99_us)" \
-                'BEGIN { printf "ratio nicraft/etcd clients=%s ops_per_s=%s p99=%s\n", n,
+                'BEGIN { printf "ratio nicraft-%s/etcd clients=%s ops_per_s=%s p99=%s\n", t, n,
                          (b > 0 ? sprintf("%.2f", a / b) : "n/a"),
                          (d > 0 ? sprintf("%.2f", c / d) : "n/a") }'
-        fi
+        done
     done
 }
 
@@ -320,10 +345,9 @@ if [[ "$only" != nicraft ]]; then
     run_etcd || status=1
 fi
 if [[ "$only" != etcd ]]; then
-    nrc=0
-    run_nicraft || nrc=$?
-    # 2: the dpdk mode skipped cleanly (said why); not a failure.
-    [[ $nrc -eq 0 || $nrc -eq 2 ]] || status=1
+    find_progs || exit 1
+    if [[ $nicraft_transport != dpdk ]]; then run_nicraft_udp || status=1; fi
+    if [[ $nicraft_transport != udp ]]; then run_nicraft_dpdk || status=1; fi
 fi
 report
 exit $status

@@ -26,6 +26,7 @@
 #   NICRAFT_LOCAL_STATE        state folder: PIDs, data, logs (default
 #                              /var/tmp/nicraft-local-cluster)
 #   NICRAFT_LOCAL_BENCH_SECONDS  benchmark duration (default 10)
+#   NICRAFT_LOCAL_WARMUP_SECONDS  benchmark warm-up, not measured (default 1)
 #   NICRAFT_LOCAL_CLIENTS      benchmark clients (default 16)
 #   NICRAFT_LOCAL_QUOTA_BYTES  --quota-backend-bytes (default 64 MiB)
 #   NICRAFT_NETNS_PREFIX       namespace prefix (default nrl)
@@ -38,6 +39,7 @@ build=${NICRAFT_LOCAL_BUILD_DIR:-$root/build}
 [[ $build == /* ]] || build=$root/$build
 state=${NICRAFT_LOCAL_STATE:-/var/tmp/nicraft-local-cluster}
 bench_s=${NICRAFT_LOCAL_BENCH_SECONDS:-10}
+warmup_s=${NICRAFT_LOCAL_WARMUP_SECONDS:-1}
 clients=${NICRAFT_LOCAL_CLIENTS:-16}
 quota=${NICRAFT_LOCAL_QUOTA_BYTES:-67108864}
 export NICRAFT_NETNS_PREFIX=${NICRAFT_NETNS_PREFIX:-nrl}
@@ -55,6 +57,7 @@ dpdk | udp) ;;
 *) die "NICRAFT_LOCAL_TRANSPORT must be dpdk or udp, not '$transport'" ;;
 esac
 [[ $bench_s =~ ^[1-9][0-9]*$ ]] || die "NICRAFT_LOCAL_BENCH_SECONDS must be a positive integer, not '$bench_s'"
+[[ $warmup_s =~ ^[0-9]+$ ]] || die "NICRAFT_LOCAL_WARMUP_SECONDS must be a whole number, not '$warmup_s'"
 [[ $clients =~ ^[1-9][0-9]*$ ]] || die "NICRAFT_LOCAL_CLIENTS must be a positive integer, not '$clients'"
 
 nicraftd=$build/node/nicraftd
@@ -203,7 +206,8 @@ bench() {
     say "nicraft-bench: $clients clients, ${bench_s} s, 8-byte keys, 256-byte values, writes to the leader, from $client_ns"
     timeout $((bench_s + 60)) ip netns exec "$client_ns" "$nicraft_bench" \
         --endpoints "$(client_url 1),$(client_url 2),$(client_url 3)" --cluster-id "$cid" \
-        --clients "$clients" --duration "$bench_s" --keys 20000 --json "$state/bench.json" ||
+        --clients "$clients" --duration "$bench_s" --warmup "$warmup_s" --keys 20000 \
+        --json "$state/bench.json" ||
         die "nicraft-bench failed (exit $?)"
     say "JSON report: $state/bench.json"
 }

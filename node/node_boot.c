@@ -129,6 +129,9 @@ static int open_storage(struct node *n, struct nr_err *err)
                                  .direct = probe.direct};
     if ((rc = wal_writer_create(&wo, &n->writer, err)) != 0)
         return rc;
+    node_log(n, "WAL: %s%s, a durable 4 KiB write measured at %.0f us", wal_sync_mode_name(probe.sync_mode),
+             probe.direct ? ", O_DIRECT" : "",
+             (double)probe.ns_per_write[probe.direct][probe.sync_mode - 1] / 1000.0);
     struct wal_opts o = {.dir = n->wal_dir, .cluster_id = n->cluster_id,
                          .member_id = n->self_id, .group_id = NR_GROUP_MAIN,
                          .direct = probe.direct, .writer = n->writer};
