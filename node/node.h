@@ -67,6 +67,13 @@ struct node_view {
     struct kv_stats kv;
     uint64_t wal_batches;          /* WAL batches durable since start */
     uint64_t other_cluster_drops;  /* frames of another cluster, dropped */
+    /* Outside input refused or lost, by reason (never reset). */
+    uint64_t peer_bad;             /* peer messages that did not decode */
+    uint64_t client_bad;           /* client requests that did not decode */
+    uint64_t entries_unknown;      /* applied entries of no known kind */
+    uint64_t held_dropped;         /* responses dropped: the hold queue was full */
+    uint64_t evts_dropped;         /* events the control thread missed: ring full */
+    struct raft_stats raft;        /* the core's refusals */
     uint64_t now_ns;
     uint64_t last_heard_ns[RAFT_MEMBERS_MAX]; /* by prog[] position (leader) */
     char errors[NODE_ERRORS_MAX][sizeof(((struct nr_err *)0)->msg)];

@@ -83,6 +83,16 @@ static int cmd_status(struct ctl_req *req, json_t *args, void *ctx, struct nr_er
     json_object_set_new(r, "other_cluster_drops",
                         json_integer((json_int_t)v->other_cluster_drops));
     json_object_set_new(r, "keys", json_integer((json_int_t)v->kv.n_keys));
+    json_object_set_new(
+        r, "refused",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "peer_messages",
+                  (json_int_t)v->peer_bad, "client_requests", (json_int_t)v->client_bad,
+                  "unknown_entries", (json_int_t)v->entries_unknown, "held_dropped",
+                  (json_int_t)v->held_dropped, "events_dropped", (json_int_t)v->evts_dropped,
+                  "raft_stale_term", (json_int_t)v->raft.refused_stale_term,
+                  "raft_unknown_sender", (json_int_t)v->raft.refused_unknown_sender,
+                  "raft_malformed", (json_int_t)v->raft.refused_malformed,
+                  "raft_clamped_commit", (json_int_t)v->raft.clamped_commit));
     json_object_set_new(r, "revision", json_integer((json_int_t)kv_revision(n->kv)));
     ctl_reply_ok(req, r);
     return 0;

@@ -132,8 +132,8 @@ struct node {
     struct node_members snap_members; /* the member table at snap_index */
     struct raft_conf snap_conf;       /* the configuration at snap_index */
     uint64_t stream_to;      /* a snapshot stream to this member runs */
-    uint64_t stream_started_ns;
-    uint64_t stream_install_index;
+    uint64_t snap_refused[RAFT_MEMBERS_MAX]; /* snapshot sends refused: busy */
+    uint32_t n_snap_refused;
     struct node_chunk *chunk_tmp; /* the poller's scratch chunk */
     struct nr_spsc chunks_out; /* control -> poller: struct node_chunk to send */
     struct nr_spsc chunks_in;  /* poller -> control: struct node_chunk received */

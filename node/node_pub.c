@@ -19,6 +19,12 @@ static void view_fill(struct node *n, struct node_view *v, uint64_t now_ns)
     kv_stats(n->kv, &v->kv);
     dp_xport_stats(n->xp, &xs);
     v->other_cluster_drops = xs.codec.drops[DP_DROP_OTHER_CLUSTER];
+    v->peer_bad = n->peer_bad;
+    v->client_bad = n->client_bad;
+    v->entries_unknown = n->entries_unknown;
+    v->held_dropped = n->held_dropped;
+    v->evts_dropped = n->evts_dropped;
+    raft_stats(n->raft, &v->raft);
     v->now_ns = now_ns;
     v->wal_batches = n->durable.batches;
     v->n_errors = 0;

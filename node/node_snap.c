@@ -319,10 +319,17 @@ void node_snap_send(struct node *n, const struct raft_msg *m)
     struct node_evt e = {.kind = NODE_EVT_SNAP_SEND, .index = m->snap.index,
                          .term = m->snap.term, .to = m->to, .msg = *m};
 
-    if (n->stream_to != 0)
-        return; /* one stream at a time; the core asks again */
+    if (n->stream_to != 0) {
+        /* One stream at a time: tell the core this one failed (after this
+         * step), so it asks again later instead of waiting for good. */
+        for (uint32_t i = 0; i < n->n_snap_refused; i++)
+            if (n->snap_refused[i] == m->to)
+                return;
+        if (n->n_snap_refused < RAFT_MEMBERS_MAX)
+            n->snap_refused[n->n_snap_refused++] = m->to;
+        return;
+    }
     n->stream_to = m->to;
-    n->stream_started_ns = node_now_ns();
     node_evt_post(n, &e);
 }
 
@@ -330,9 +337,15 @@ void node_snap_send(struct node *n, const struct raft_msg *m)
 uint32_t node_stream_poll(struct node *n)
 {
     struct node_chunk *ch = n->chunk_tmp;
-    uint32_t work = 0;
+    uint32_t work = n->n_snap_refused;
     struct nr_err err;
 
+    while (n->n_snap_refused > 0) {
+        struct raft_input in = {.kind = RAFT_IN_SNAP_STATUS,
+                                .target = n->snap_refused[--n->n_snap_refused],
+                                .snap_failed = true};
+        node_step(n, &in);
+    }
     while (nr_spsc_pop(&n->chunks_out, ch)) {
         struct node_member *to = node_member_find(n, ch->peer);
 
@@ -395,7 +408,6 @@ void node_snap_received(struct node *n, const struct node_cmd *c)
 {
     struct raft_input in = {.kind = RAFT_IN_RECV, .msg = &c->msg};
 
-    n->stream_install_index = c->index;
     node_step(n, &in);
 }
 
