@@ -5,18 +5,22 @@
  * crc32 instruction instead: see CRC_SHORT_MAX.
  *
  * nr_crc32c_copy: the WAL copies every entry into a batch buffer that the
- * device read by DMA at the previous write, so its lines are no longer in
- * the cache: memcpy pays a read for ownership per line (64 KiB in ~5 us
- * here, against ~1.3 us hot) and ISA-L's CRC then reads the copy again
- * (~1.2 us). Measured with wal-bench's pattern 64KiBx1: copy 5.0 us + CRC
- * 1.35 us per batch; 1MiBx1: 45 + 19 us. With AVX-512 and VPCLMULQDQ, one
- * loop loads 256 bytes, streams them to dst (non-temporal stores: no read
- * for ownership) and folds them into four CRC accumulators (the folding of
- * Intel's "Fast CRC Computation Using PCLMULQDQ", as ISA-L's
+ * device read at the previous write, so its lines are no longer in the
+ * cache: the copy is memory-bound (in wal-bench, 64KiBx1: copy 5.0 us then
+ * CRC 1.35 us per batch; 1MiBx1: 45 + 19 us), and a second pass for the
+ * CRC only adds to it. With AVX-512 and VPCLMULQDQ, one loop loads 256
+ * bytes, stores them to dst and folds them into four CRC accumulators (the
+ * folding of Intel's "Fast CRC Computation Using PCLMULQDQ", as ISA-L's
  * crc32_iscsi_by16_10 does it); the CRC instructions run in the shadow of
- * the stores: 64 KiB in ~2.1 us, 1 MiB in ~37 us, what the stores alone
- * take. ISA-L still does the unaligned head, the tail and the final 128 to
- * 32 bit reduction. Other CPUs take memcpy and ISA-L. */
+ * the stores. ISA-L still does the unaligned head, the tail and the final
+ * 128 to 32 bit reduction. Other CPUs take memcpy and ISA-L.
+ *
+ * Ordinary stores, not non-temporal ones. Non-temporal stores skip the
+ * read for ownership (64 KiB into an evicted buffer in ~2.1 us against
+ * ~4.2) but leave the batch in DRAM, and on this virtio disk the host then
+ * reads it from there: wal-bench 1MiBx1, 25 rounds, medians of 5 interleaved runs:
+ * ratio 0.69 with non-temporal stores, 0.88 with ordinary ones, 0.83 with
+ * memcpy then ISA-L (p50 437, 380, 391 us). */
 #include "crc.h"
 
 #include <isa-l/crc.h>
@@ -29,9 +33,10 @@
 #endif
 
 /* Below this, memcpy and ISA-L: measured into a cached and into an
- * evicted buffer, the fold loses up to 1 KiB, breaks even at 2 KiB and
- * wins from 4 KiB on, either way. */
-#define CRC_FOLD_COPY_MIN 4096u
+ * evicted buffer, the fold loses up to 4 KiB, breaks even at 8 KiB and
+ * wins from 16 KiB on (64 KiB: 2.2 us against 3.3 cached, 5.0 against 7.1
+ * evicted). */
+#define CRC_FOLD_COPY_MIN 16384u
 
 #ifdef CRC_HAS_SHORT
 /* Up to this many bytes, the SSE4.2 crc32 instruction a word at a time
@@ -124,11 +129,11 @@ CRC_FOLD_TARGET static inline __m128i fold128(__m128i acc, const uint64_t *k, __
                          data);
 }
 
-CRC_FOLD_TARGET static inline __m512i load_stream(uint8_t *d, const uint8_t *s)
+CRC_FOLD_TARGET static inline __m512i load_store(uint8_t *d, const uint8_t *s)
 {
     __m512i v = _mm512_loadu_si512(s);
 
-    _mm512_stream_si512((void *)d, v);
+    _mm512_store_si512((void *)d, v);
     return v;
 }
 
@@ -136,19 +141,18 @@ CRC_FOLD_TARGET static inline __m512i load_stream(uint8_t *d, const uint8_t *s)
  * returns the raw CRC register after them, starting from reg. */
 CRC_FOLD_TARGET static uint32_t fold_copy(uint32_t reg, uint8_t *d, const uint8_t *s, size_t n)
 {
-    __m512i x0 = load_stream(d, s), x1 = load_stream(d + 64, s + 64);
-    __m512i x2 = load_stream(d + 128, s + 128), x3 = load_stream(d + 192, s + 192);
+    __m512i x0 = load_store(d, s), x1 = load_store(d + 64, s + 64);
+    __m512i x2 = load_store(d + 128, s + 128), x3 = load_store(d + 192, s + 192);
     uint8_t rest[16];
 
     /* The register enters as the first 32 bits of the message. */
     x0 = _mm512_xor_si512(x0, _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)reg)));
     for (size_t i = 256; i < n; i += 256) {
-        x0 = fold512(x0, k_fold_2048, load_stream(d + i, s + i));
-        x1 = fold512(x1, k_fold_2048, load_stream(d + i + 64, s + i + 64));
-        x2 = fold512(x2, k_fold_2048, load_stream(d + i + 128, s + i + 128));
-        x3 = fold512(x3, k_fold_2048, load_stream(d + i + 192, s + i + 192));
+        x0 = fold512(x0, k_fold_2048, load_store(d + i, s + i));
+        x1 = fold512(x1, k_fold_2048, load_store(d + i + 64, s + i + 64));
+        x2 = fold512(x2, k_fold_2048, load_store(d + i + 128, s + i + 128));
+        x3 = fold512(x3, k_fold_2048, load_store(d + i + 192, s + i + 192));
     }
-    _mm_sfence(); /* the streamed lines are written before any later store */
     x3 = fold512(x2, k_fold_512, x3);
     x3 = fold512(x1, k_fold_1024, x3);
     x3 = fold512(x0, k_fold_1536, x3);

@@ -13,13 +13,12 @@ uint32_t nr_crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* Copies len bytes from src to dst (not overlapping) and returns their
  * CRC32C continuing from crc: the result of memcpy and then nr_crc32c, in
- * one pass over the data. Meant for a buffer a device reads by DMA (a WAL
- * batch): dst is written with non-temporal stores and is not left in the
- * cache. */
+ * one pass over the data where the CPU allows (large copies into a WAL
+ * batch buffer, whose lines the device's last read left uncached). */
 uint32_t nr_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
-/* True when, on this CPU, nr_crc32c_copy folds the CRC into a
- * non-temporal copy (AVX-512 and VPCLMULQDQ) for 4 KiB and more; false:
- * memcpy, then ISA-L. For reports. */
+/* True when, on this CPU, nr_crc32c_copy folds the CRC into the copy
+ * (AVX-512 and VPCLMULQDQ) for 16 KiB and more; false: memcpy, then
+ * ISA-L. For reports. */
 bool nr_crc32c_copy_is_folded(void);
 
 #endif
