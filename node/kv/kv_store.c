@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "kv_int.h"
 
@@ -245,6 +246,20 @@ static void plan_layout(const struct kv_config *c, struct kv_layout *lay)
     lay->n_pages = lay->arena_len / KV_PAGE_LEN;
 }
 
+/* An arena on 2 MiB boundaries, asking for transparent huge pages: the
+ * table and the heap are read at random, and 4 KiB pages cost a TLB miss
+ * on most lookups (kv_find was 6% of a loaded leader's time). Where the
+ * kernel gives none, the arena works the same on small pages. */
+static void *arena_alloc(uint64_t len)
+{
+    const size_t huge = 2u << 20;
+    void *p = aligned_alloc(huge, (len + huge - 1) / huge * huge);
+
+    if (p != NULL)
+        madvise(p, len, MADV_HUGEPAGE);
+    return p;
+}
+
 int kv_create(const struct kv_config *cfg, struct kv **out, struct nr_err *err)
 {
     *out = NULL;
@@ -260,8 +275,8 @@ int kv_create(const struct kv_config *cfg, struct kv **out, struct nr_err *err)
     plan_layout(&kv->cfg, &kv->lay);
     /* The heap's units fit a slot's 32-bit reference (checked bounds). */
     NR_ASSERT(kv->lay.heap_len / KV_UNIT < UINT32_MAX);
-    kv->arena = aligned_alloc(KV_PAGE_LEN, kv->lay.arena_len);
-    kv->snap_arena = aligned_alloc(KV_PAGE_LEN, kv->lay.arena_len);
+    kv->arena = arena_alloc(kv->lay.arena_len);
+    kv->snap_arena = arena_alloc(kv->lay.arena_len);
     kv->copied = malloc(kv->lay.n_pages);
     if (kv->arena == NULL || kv->snap_arena == NULL || kv->copied == NULL) {
         rc = nr_errf(err, NR_ENOMEM,
