@@ -51,6 +51,9 @@ struct node_member {
     struct dp_endpoint client;    /* m.client_urls[0], parsed; 0 when none */
     bool started;                 /* it published its name and client URLs */
     bool in_conf;                 /* in the applied configuration */
+    uint64_t last_heard_ns;       /* a raft message from it last arrived; 0: never */
+    uint64_t connected_since_ns;  /* it has been heard from without a gap (of an
+                                     election timeout) since then */
 };
 
 struct node_members {
@@ -75,7 +78,6 @@ struct node_view {
     uint64_t evts_dropped;         /* events the control thread missed: ring full */
     struct raft_stats raft;        /* the core's refusals */
     uint64_t now_ns;
-    uint64_t last_heard_ns[RAFT_MEMBERS_MAX]; /* by prog[] position (leader) */
     char errors[NODE_ERRORS_MAX][sizeof(((struct nr_err *)0)->msg)];
     uint32_t n_errors;
 };

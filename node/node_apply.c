@@ -30,7 +30,6 @@ static struct node_member *member_slot(struct node *n, uint64_t id)
     nm = &n->members.v[n->members.n];
     memset(nm, 0, sizeof(*nm));
     nm->m.id = id;
-    n->last_heard_ns[n->members.n] = 0;
     n->members.n++;
     return nm;
 }
@@ -51,10 +50,7 @@ int node_member_add(struct node *n, const struct nr_member *m, struct nr_err *er
 
     if (nm == NULL)
         return nr_errf(err, NR_EBUSY, "the member table is full (%u members)", RAFT_MEMBERS_MAX);
-    bool started = nm->started, in_conf = nm->in_conf;
     nm->m = *m;
-    nm->started = started;
-    nm->in_conf = in_conf;
     urls_parse(nm);
     return 0;
 }
@@ -203,7 +199,6 @@ void node_conf_applied(struct node *n, const struct raft_conf *conf)
             if (nm->m.id == n->self_id && n->removed_at_ns == 0)
                 n->removed_at_ns = node_now_ns();
             n->members.v[i] = n->members.v[n->members.n - 1];
-            n->last_heard_ns[i] = n->last_heard_ns[n->members.n - 1];
             n->members.n--;
             continue;
         }

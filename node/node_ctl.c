@@ -98,15 +98,18 @@ static int cmd_status(struct ctl_req *req, json_t *args, void *ctx, struct nr_er
     return 0;
 }
 
-/* Whether the leader heard from member i within the health interval. */
-static bool member_healthy(const struct ctl_state *cs, uint32_t pos, uint64_t id)
+/* Healthy, as SPEC section 2 rule 7 counts it: heard from within an
+ * election timeout, and without a gap for at least --health-interval-ms. */
+static bool member_healthy(const struct ctl_state *cs, const struct node_member *nm)
 {
     const struct node_view *v = &cs->view;
+    const struct nr_flags *f = &cs->n->f;
 
-    if (id == cs->n->self_id)
+    if (nm->m.id == cs->n->self_id)
         return true;
-    return v->last_heard_ns[pos] != 0 &&
-           v->now_ns - v->last_heard_ns[pos] <= (uint64_t)cs->n->f.election_ms * 1000000u;
+    return nm->last_heard_ns != 0 &&
+           v->now_ns - nm->last_heard_ns <= (uint64_t)f->election_ms * 1000000u &&
+           v->now_ns - nm->connected_since_ns >= (uint64_t)f->health_interval_ms * 1000000u;
 }
 
 static int cmd_members(struct ctl_req *req, json_t *args, void *ctx, struct nr_err *err)
@@ -138,7 +141,7 @@ static int cmd_members(struct ctl_req *req, json_t *args, void *ctx, struct nr_e
                 continue;
             json_object_set_new(o, "match_index", json_integer((json_int_t)v->prog[p].match_index));
             json_object_set_new(o, "lag", json_integer((json_int_t)v->prog[p].lag_entries));
-            json_object_set_new(o, "healthy", json_boolean(member_healthy(cs, i, nm->m.id)));
+            json_object_set_new(o, "healthy", json_boolean(member_healthy(cs, nm)));
         }
         json_array_append_new(list, o);
     }

@@ -114,7 +114,6 @@ struct node {
     struct node_staged staged;
     uint8_t *enc;            /* one encoded message */
     uint32_t enc_cap;
-    uint64_t last_heard_ns[RAFT_MEMBERS_MAX]; /* by member table position */
     uint64_t health_token;   /* a health round in progress, or 0 */
     uint64_t health_ctx, health_started_ns;
     uint64_t now_ns;         /* this iteration's clock */

@@ -224,8 +224,12 @@ static void on_raft_msg(struct node *n, const struct dp_msg *m)
         return;
     }
     struct node_member *from = node_member_find(n, m->sender_id);
-    if (from != NULL)
-        n->last_heard_ns[from - n->members.v] = n->now_ns;
+    if (from != NULL) {
+        if (from->last_heard_ns == 0 ||
+            n->now_ns - from->last_heard_ns > (uint64_t)n->f.election_ms * 1000000u)
+            from->connected_since_ns = n->now_ns;
+        from->last_heard_ns = n->now_ns;
+    }
     node_step(n, &in);
 }
 

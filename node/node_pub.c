@@ -14,8 +14,6 @@ static void view_fill(struct node *n, struct node_view *v, uint64_t now_ns)
     raft_status(n->raft, &v->st);
     v->n_prog = raft_progress(n->raft, v->prog, RAFT_MEMBERS_MAX);
     v->members = n->members;
-    for (uint32_t i = 0; i < RAFT_MEMBERS_MAX; i++)
-        v->last_heard_ns[i] = n->last_heard_ns[i];
     kv_stats(n->kv, &v->kv);
     dp_xport_stats(n->xp, &xs);
     v->other_cluster_drops = xs.codec.drops[DP_DROP_OTHER_CLUSTER];
