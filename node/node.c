@@ -19,7 +19,8 @@ static int alloc_buffers(struct node *n, struct nr_err *err)
     n->staged.cap = NODE_STAGE_BYTES;
     n->staged.buf = calloc(1, n->staged.cap);
     if (n->enc == NULL || n->held == NULL || n->waiters == NULL || n->reads == NULL ||
-        n->staged.buf == NULL || nr_spsc_init(&n->cmds, NODE_RING_CAP, sizeof(struct node_cmd)) != 0 ||
+        n->staged.buf == NULL ||
+        nr_spsc_init(&n->cmds, NODE_RING_CAP, sizeof(struct node_cmd)) != 0 ||
         nr_spsc_init(&n->evts, NODE_RING_CAP, sizeof(struct node_evt)) != 0 ||
         nr_spsc_init(&n->chunks_out, 16, sizeof(struct node_chunk)) != 0 ||
         nr_spsc_init(&n->chunks_in, 16, sizeof(struct node_chunk)) != 0 ||

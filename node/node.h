@@ -29,31 +29,31 @@
 #include "node_flags.h"
 #include "node_ids.h"
 #include "nr_err.h"
-#include "nr_member.h"
 #include "nr_kinds.h"
+#include "nr_member.h"
 #include "nr_spsc.h"
 #include "raft.h"
 #include "wal.h"
 
 #define NODE_VERSION "0.1.0"
-#define NODE_LOCAL_PEER 0u   /* dp_xport local endpoint indexes */
+#define NODE_LOCAL_PEER 0u /* dp_xport local endpoint indexes */
 #define NODE_LOCAL_CLIENT 1u
-#define NODE_HELD_MAX 4096u  /* messages waiting for their batch to be durable */
+#define NODE_HELD_MAX 4096u     /* messages waiting for their batch to be durable */
 #define NODE_WAITERS_MAX 65536u /* client writes proposed, not yet applied */
-#define NODE_READS_MAX 4096u /* linearizable reads waiting */
-#define NODE_PROPOSE_MAX 1024u /* writes proposed in one step */
-#define NODE_ERRORS_MAX 4u   /* sentences endpoint status shows */
+#define NODE_READS_MAX 4096u    /* linearizable reads waiting */
+#define NODE_PROPOSE_MAX 1024u  /* writes proposed in one step */
+#define NODE_ERRORS_MAX 4u      /* sentences endpoint status shows */
 
 /* A member as the state machine knows it. */
 struct node_member {
-    struct nr_member m;           /* name "" while unstarted */
-    struct dp_endpoint peer;      /* m.peer_urls[0], parsed */
-    struct dp_endpoint client;    /* m.client_urls[0], parsed; 0 when none */
-    bool started;                 /* it published its name and client URLs */
-    bool in_conf;                 /* in the applied configuration */
-    uint64_t last_heard_ns;       /* a raft message from it last arrived; 0: never */
-    uint64_t connected_since_ns;  /* it has been heard from without a gap (of an
-                                     election timeout) since then */
+    struct nr_member m;          /* name "" while unstarted */
+    struct dp_endpoint peer;     /* m.peer_urls[0], parsed */
+    struct dp_endpoint client;   /* m.client_urls[0], parsed; 0 when none */
+    bool started;                /* it published its name and client URLs */
+    bool in_conf;                /* in the applied configuration */
+    uint64_t last_heard_ns;      /* a raft message from it last arrived; 0: never */
+    uint64_t connected_since_ns; /* it has been heard from without a gap (of an
+                                    election timeout) since then */
 };
 
 struct node_members {
@@ -68,15 +68,15 @@ struct node_view {
     uint32_t n_prog;
     struct node_members members;
     struct kv_stats kv;
-    uint64_t wal_batches;          /* WAL batches durable since start */
-    uint64_t other_cluster_drops;  /* frames of another cluster, dropped */
+    uint64_t wal_batches;         /* WAL batches durable since start */
+    uint64_t other_cluster_drops; /* frames of another cluster, dropped */
     /* Outside input refused or lost, by reason (never reset). */
-    uint64_t peer_bad;             /* peer messages that did not decode */
-    uint64_t client_bad;           /* client requests that did not decode */
-    uint64_t entries_unknown;      /* applied entries of no known kind */
-    uint64_t held_dropped;         /* responses dropped: the hold queue was full */
-    uint64_t evts_dropped;         /* events the control thread missed: ring full */
-    struct raft_stats raft;        /* the core's refusals */
+    uint64_t peer_bad;        /* peer messages that did not decode */
+    uint64_t client_bad;      /* client requests that did not decode */
+    uint64_t entries_unknown; /* applied entries of no known kind */
+    uint64_t held_dropped;    /* responses dropped: the hold queue was full */
+    uint64_t evts_dropped;    /* events the control thread missed: ring full */
+    struct raft_stats raft;   /* the core's refusals */
     uint64_t now_ns;
     char errors[NODE_ERRORS_MAX][sizeof(((struct nr_err *)0)->msg)];
     uint32_t n_errors;
@@ -89,15 +89,15 @@ struct node_pub {
 
 /* Control thread -> poller. */
 enum node_cmd_kind {
-    NODE_CMD_HEALTH = 1,   /* confirm leadership through a ReadIndex round */
-    NODE_CMD_SNAP_DONE,    /* the snapshot file of .index is durable */
-    NODE_CMD_SNAP_FAILED,  /* writing it failed: release the image */
+    NODE_CMD_HEALTH = 1,    /* confirm leadership through a ReadIndex round */
+    NODE_CMD_SNAP_DONE,     /* the snapshot file of .index is durable */
+    NODE_CMD_SNAP_FAILED,   /* writing it failed: release the image */
     NODE_CMD_SNAP_RECEIVED, /* a streamed snapshot's file is durable: step .msg */
 };
 
 struct node_cmd {
     uint32_t kind;
-    uint64_t token;  /* echoed in the event that answers */
+    uint64_t token; /* echoed in the event that answers */
     uint64_t index;
     uint64_t term;
     struct raft_msg msg; /* SNAP_RECEIVED: the leader's RAFT_MSG_SNAPSHOT */
@@ -105,9 +105,9 @@ struct node_cmd {
 
 /* Poller -> control thread. */
 enum node_evt_kind {
-    NODE_EVT_HEALTH = 1,   /* .ok, .took_ns, .msg */
-    NODE_EVT_SNAP_IMAGE,   /* the store's image at .index/.term is frozen */
-    NODE_EVT_SNAP_SEND,    /* stream the snapshot .msg names to member .to */
+    NODE_EVT_HEALTH = 1, /* .ok, .took_ns, .msg */
+    NODE_EVT_SNAP_IMAGE, /* the store's image at .index/.term is frozen */
+    NODE_EVT_SNAP_SEND,  /* stream the snapshot .msg names to member .to */
 };
 
 struct node_evt {

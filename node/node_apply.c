@@ -95,8 +95,11 @@ static void answer_writes(struct node *n, uint64_t index, const struct nr_kv_cmd
 
         if (w->index == index && cmd != NULL && w->client_id == cmd->client_id &&
             w->seq == cmd->seq) {
-            struct nr_kv_resp r = {.op = w->op, .status = res->status, .client_id = w->client_id,
-                                   .seq = w->seq, .revision = res->revision};
+            struct nr_kv_resp r = {.op = w->op,
+                                   .status = res->status,
+                                   .client_id = w->client_id,
+                                   .seq = w->seq,
+                                   .revision = res->revision};
 
             if (res->msg[0] != '\0') {
                 r.val = (const uint8_t *)res->msg;
@@ -140,8 +143,7 @@ static void apply_normal(struct node *n, const struct raft_entry *e)
         kv_skip(n->kv, e->index);
         answer_writes(n, e->index, NULL, NULL);
         return;
-    case NR_ENTRY_CLASS_UNKNOWN:
-        break;
+    case NR_ENTRY_CLASS_UNKNOWN: break;
     }
     n->entries_unknown++;
     kv_skip(n->kv, e->index);

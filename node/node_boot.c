@@ -35,7 +35,8 @@ static void warn_ignored_flags(struct node *n, const struct data_dir_ident *id)
 {
     const struct nr_member *me = nr_initial_cluster_find(&n->ic, n->f.name);
 
-    if (!nr_flags_given(&n->f, "initial-cluster") && !nr_flags_given(&n->f, "initial-cluster-token") &&
+    if (!nr_flags_given(&n->f, "initial-cluster") &&
+        !nr_flags_given(&n->f, "initial-cluster-token") &&
         !nr_flags_given(&n->f, "initial-cluster-state"))
         return;
     if (n->ic.n_members > 0 && n->ic.cluster_id == id->cluster_id && me != NULL &&
@@ -72,8 +73,7 @@ static int founding_self(struct node *n, const struct nr_member **out, struct nr
 }
 
 /* Writes the founding log and waits until it is durable. */
-static int bootstrap_log(struct node *n, struct raft_entry *ents, uint8_t *buf,
-                         struct nr_err *err)
+static int bootstrap_log(struct node *n, struct raft_entry *ents, uint8_t *buf, struct nr_err *err)
 {
     uint32_t nm = n->ic.n_members, off = 0;
 
@@ -83,8 +83,8 @@ static int bootstrap_log(struct node *n, struct raft_entry *ents, uint8_t *buf,
         cc.items[0].op = RAFT_CC_ADD_VOTER;
         cc.items[0].id = n->ic.members[i].id;
         uint32_t len = raft_cc_encode(&cc, buf + off);
-        ents[i] = (struct raft_entry){.term = 1, .index = i + 1, .type = RAFT_ENTRY_CONF,
-                                      .len = len, .data = buf + off};
+        ents[i] = (struct raft_entry){
+                .term = 1, .index = i + 1, .type = RAFT_ENTRY_CONF, .len = len, .data = buf + off};
         off += len;
     }
     for (uint32_t i = 0; i < nm; i++) {
@@ -92,8 +92,10 @@ static int bootstrap_log(struct node *n, struct raft_entry *ents, uint8_t *buf,
 
         if (len < 0)
             return len;
-        ents[nm + i] = (struct raft_entry){.term = 1, .index = nm + i + 1,
-                                           .type = RAFT_ENTRY_NORMAL, .len = (uint32_t)len,
+        ents[nm + i] = (struct raft_entry){.term = 1,
+                                           .index = nm + i + 1,
+                                           .type = RAFT_ENTRY_NORMAL,
+                                           .len = (uint32_t)len,
                                            .data = buf + off};
         off += (uint32_t)len;
     }
@@ -125,16 +127,19 @@ static int open_storage(struct node *n, struct nr_err *err)
      * would at start (issue 4): about 10 ms. */
     if ((rc = wal_writer_probe(n->wal_dir, &probe, err)) != 0)
         return rc;
-    struct wal_writer_opts wo = {.queue_depth = 64, .sync_mode = probe.sync_mode,
-                                 .direct = probe.direct};
+    struct wal_writer_opts wo = {
+            .queue_depth = 64, .sync_mode = probe.sync_mode, .direct = probe.direct};
     if ((rc = wal_writer_create(&wo, &n->writer, err)) != 0)
         return rc;
-    node_log(n, "WAL: %s%s, a durable 4 KiB write measured at %.0f us", wal_sync_mode_name(probe.sync_mode),
-             probe.direct ? ", O_DIRECT" : "",
+    node_log(n, "WAL: %s%s, a durable 4 KiB write measured at %.0f us",
+             wal_sync_mode_name(probe.sync_mode), probe.direct ? ", O_DIRECT" : "",
              (double)probe.ns_per_write[probe.direct][probe.sync_mode - 1] / 1000.0);
-    struct wal_opts o = {.dir = n->wal_dir, .cluster_id = n->cluster_id,
-                         .member_id = n->self_id, .group_id = NR_GROUP_MAIN,
-                         .direct = probe.direct, .writer = n->writer};
+    struct wal_opts o = {.dir = n->wal_dir,
+                         .cluster_id = n->cluster_id,
+                         .member_id = n->self_id,
+                         .group_id = NR_GROUP_MAIN,
+                         .direct = probe.direct,
+                         .writer = n->writer};
     if ((rc = wal_open(&o, &n->wal, err)) != 0)
         return rc;
     struct nr_err werr;
@@ -151,9 +156,9 @@ static int open_storage(struct node *n, struct nr_err *err)
 static int open_store(struct node *n, struct nr_err *err)
 {
     struct kv_config kc = {
-        .max_bytes = n->f.quota_backend_bytes,
-        .max_keys = (uint32_t)(n->f.quota_backend_bytes / 256),
-        .max_sessions = 65536,
+            .max_bytes = n->f.quota_backend_bytes,
+            .max_keys = (uint32_t)(n->f.quota_backend_bytes / 256),
+            .max_sessions = 65536,
     };
 
     return kv_create(&kc, &n->kv, err);
@@ -193,18 +198,18 @@ static int open_transport(struct node *n, struct nr_err *err)
              floating ? n->f.lcores : "");
     snprintf(prefix, sizeof(prefix), "nicraft-%s", n->f.name);
     struct dp_xport_config xc = {
-        .kind = n->f.transport == NR_TRANSPORT_DPDK ? DP_XPORT_DPDK : DP_XPORT_UDP,
-        .n_local = 2,
-        .cluster_id = n->cluster_id,
-        .self_id = n->self_id,
-        .mtu = DP_MTU_DEFAULT,
-        /* A raft append carries up to 1 MiB of entries (create_raft). */
-        .reasm = {.n_slots = 8, .msg_len_max = 2u << 20, .timeout_ns = 1000000000u},
-        .eal_args = eal,
-        .lcores = floating ? NULL : n->f.lcores,
-        .idle = {.policy = n->f.idle == NR_IDLE_ADAPTIVE ? DP_IDLE_ADAPTIVE : DP_IDLE_BUSY},
-        /* the EAL files of one member; --dpdk-args may name its own */
-        .file_prefix = strstr(n->f.dpdk_args, "--file-prefix") != NULL ? NULL : prefix,
+            .kind = n->f.transport == NR_TRANSPORT_DPDK ? DP_XPORT_DPDK : DP_XPORT_UDP,
+            .n_local = 2,
+            .cluster_id = n->cluster_id,
+            .self_id = n->self_id,
+            .mtu = DP_MTU_DEFAULT,
+            /* A raft append carries up to 1 MiB of entries (create_raft). */
+            .reasm = {.n_slots = 8, .msg_len_max = 2u << 20, .timeout_ns = 1000000000u},
+            .eal_args = eal,
+            .lcores = floating ? NULL : n->f.lcores,
+            .idle = {.policy = n->f.idle == NR_IDLE_ADAPTIVE ? DP_IDLE_ADAPTIVE : DP_IDLE_BUSY},
+            /* the EAL files of one member; --dpdk-args may name its own */
+            .file_prefix = strstr(n->f.dpdk_args, "--file-prefix") != NULL ? NULL : prefix,
     };
 
     if (dp_url_parse(n->f.listen_peer_url, false, &xc.local[NODE_LOCAL_PEER], &uerr) != 0 ||
@@ -250,8 +255,8 @@ int node_boot(struct node *n, struct nr_err *err)
      * creates anything on disk; until then its frames carry a provisional
      * one. */
     if (n->is_join)
-        n->self_id = nr_member_id_derive((const char(*)[NR_URL_LEN_MAX])n->f.advertise_peer_url,
-                                         1, n->f.initial_cluster_token);
+        n->self_id = nr_member_id_derive((const char(*)[NR_URL_LEN_MAX])n->f.advertise_peer_url, 1,
+                                         n->f.initial_cluster_token);
     if ((rc = open_transport(n, err)) != 0)
         return rc;
     if (n->is_join && (rc = node_join(n, err)) != 0)

@@ -89,10 +89,10 @@ static void stage_write(struct node *n, const struct dp_msg *m, const struct nr_
         return;
     }
     memcpy(s->buf + s->used, m->data, m->len);
-    s->props[s->n] = (struct raft_proposal){.type = RAFT_ENTRY_NORMAL, .len = m->len,
-                                            .data = s->buf + s->used};
-    s->who[s->n] = (struct node_waiter){.client_id = c->client_id, .seq = c->seq, .src = *src,
-                                        .op = c->op};
+    s->props[s->n] = (struct raft_proposal){
+            .type = RAFT_ENTRY_NORMAL, .len = m->len, .data = s->buf + s->used};
+    s->who[s->n] = (struct node_waiter){
+            .client_id = c->client_id, .seq = c->seq, .src = *src, .op = c->op};
     s->used += m->len;
     s->n++;
 }
@@ -127,8 +127,7 @@ void node_client_request(struct node *n, const struct dp_msg *m)
         if (m->len >= NR_KV_CMD_HDR_LEN && m->data[1] >= NR_KV_PUT && m->data[1] <= NR_KV_DEL &&
             nr_get_le64(m->data + 16) != 0)
             node_client_error(n, &src, m->data[1], nr_get_le64(m->data + 16),
-                              nr_get_le64(m->data + 24),
-                              NR_KV_ERROR, err.msg);
+                              nr_get_le64(m->data + 24), NR_KV_ERROR, err.msg);
         return;
     }
     if (c.op == NR_KV_GET && (c.flags & NR_KV_F_SERIALIZABLE) != 0) {
@@ -177,7 +176,9 @@ void node_reads_confirmed(struct node *n, const struct raft_reads *reads)
 {
     for (uint32_t i = 0; i < reads->n; i++) {
         if (n->health_token != 0 && reads->v[i].ctx == n->health_ctx) {
-            struct node_evt e = {.kind = NODE_EVT_HEALTH, .token = n->health_token, .ok = true,
+            struct node_evt e = {.kind = NODE_EVT_HEALTH,
+                                 .token = n->health_token,
+                                 .ok = true,
                                  .took_ns = node_now_ns() - n->health_started_ns};
 
             node_evt_post(n, &e);

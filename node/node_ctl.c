@@ -32,7 +32,7 @@ struct ctl_health {
 
 struct ctl_state {
     struct node *n;
-    struct node_view view;         /* the last copy read */
+    struct node_view view; /* the last copy read */
     struct ctl_health health[CTL_HEALTH_MAX];
     uint64_t next_token;
     uint64_t prepare_next_ns;
@@ -69,30 +69,29 @@ static int cmd_status(struct ctl_req *req, json_t *args, void *ctx, struct nr_er
     bool is_learner = raft_conf_has_member(&v->st.conf, n->self_id) &&
                       !raft_conf_has_voter(&v->st.conf, n->self_id);
     json_t *r = json_pack(
-        "{s:s, s:s, s:s, s:s, s:I, s:b, s:s, s:I, s:I, s:I, s:I, s:b, s:[s], s:[s], s:o}", "id",
-        id, "name", n->f.name, "version", NODE_VERSION, "cluster_id", cid, "data_size",
-        (json_int_t)v->kv.kv_bytes, "is_leader", v->st.role == RAFT_LEADER, "leader", lid,
-        "raft_term", (json_int_t)v->st.hard_state.term, "raft_index",
-        (json_int_t)v->st.last_index, "commit_index", (json_int_t)v->st.hard_state.commit,
-        "applied_index", (json_int_t)v->st.applied_index, "is_learner", is_learner,
-        "client_urls", n->f.advertise_client_url, "peer_urls", n->f.advertise_peer_url,
-        "errors", errors);
+            "{s:s, s:s, s:s, s:s, s:I, s:b, s:s, s:I, s:I, s:I, s:I, s:b, s:[s], s:[s], s:o}", "id",
+            id, "name", n->f.name, "version", NODE_VERSION, "cluster_id", cid, "data_size",
+            (json_int_t)v->kv.kv_bytes, "is_leader", v->st.role == RAFT_LEADER, "leader", lid,
+            "raft_term", (json_int_t)v->st.hard_state.term, "raft_index",
+            (json_int_t)v->st.last_index, "commit_index", (json_int_t)v->st.hard_state.commit,
+            "applied_index", (json_int_t)v->st.applied_index, "is_learner", is_learner,
+            "client_urls", n->f.advertise_client_url, "peer_urls", n->f.advertise_peer_url,
+            "errors", errors);
     if (r == NULL)
         return nr_errf(err, NR_ENOMEM, "endpoint status: cannot build the answer");
     json_object_set_new(r, "wal_batches_durable", json_integer((json_int_t)v->wal_batches));
-    json_object_set_new(r, "other_cluster_drops",
-                        json_integer((json_int_t)v->other_cluster_drops));
+    json_object_set_new(r, "other_cluster_drops", json_integer((json_int_t)v->other_cluster_drops));
     json_object_set_new(r, "keys", json_integer((json_int_t)v->kv.n_keys));
     json_object_set_new(
-        r, "refused",
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "peer_messages",
-                  (json_int_t)v->peer_bad, "client_requests", (json_int_t)v->client_bad,
-                  "unknown_entries", (json_int_t)v->entries_unknown, "held_dropped",
-                  (json_int_t)v->held_dropped, "events_dropped", (json_int_t)v->evts_dropped,
-                  "raft_stale_term", (json_int_t)v->raft.refused_stale_term,
-                  "raft_unknown_sender", (json_int_t)v->raft.refused_unknown_sender,
-                  "raft_malformed", (json_int_t)v->raft.refused_malformed,
-                  "raft_clamped_commit", (json_int_t)v->raft.clamped_commit));
+            r, "refused",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "peer_messages",
+                      (json_int_t)v->peer_bad, "client_requests", (json_int_t)v->client_bad,
+                      "unknown_entries", (json_int_t)v->entries_unknown, "held_dropped",
+                      (json_int_t)v->held_dropped, "events_dropped", (json_int_t)v->evts_dropped,
+                      "raft_stale_term", (json_int_t)v->raft.refused_stale_term,
+                      "raft_unknown_sender", (json_int_t)v->raft.refused_unknown_sender,
+                      "raft_malformed", (json_int_t)v->raft.refused_malformed,
+                      "raft_clamped_commit", (json_int_t)v->raft.clamped_commit));
     json_object_set_new(r, "revision", json_integer((json_int_t)kv_revision(n->kv)));
     ctl_reply_ok(req, r);
     return 0;
@@ -127,15 +126,14 @@ static int cmd_members(struct ctl_req *req, json_t *args, void *ctx, struct nr_e
         char id[17];
 
         id_hex(id, nm->m.id);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "id", id, "status",
-                              nm->started ? "started" : "unstarted", "name",
-                              nm->started ? nm->m.name : "", "peer_urls",
-                              urls_json((const char(*)[NR_URL_LEN_MAX])nm->m.peer_urls,
-                                        nm->m.n_peer_urls),
-                              "client_urls",
-                              urls_json((const char(*)[NR_URL_LEN_MAX])nm->m.client_urls,
-                                        nm->m.n_client_urls),
-                              "is_learner", nm->m.is_learner);
+        json_t *o = json_pack(
+                "{s:s, s:s, s:s, s:o, s:o, s:b}", "id", id, "status",
+                nm->started ? "started" : "unstarted", "name", nm->started ? nm->m.name : "",
+                "peer_urls",
+                urls_json((const char(*)[NR_URL_LEN_MAX])nm->m.peer_urls, nm->m.n_peer_urls),
+                "client_urls",
+                urls_json((const char(*)[NR_URL_LEN_MAX])nm->m.client_urls, nm->m.n_client_urls),
+                "is_learner", nm->m.is_learner);
         for (uint32_t p = 0; leader_view && p < v->n_prog; p++) {
             if (v->prog[p].id != nm->m.id)
                 continue;
@@ -156,8 +154,8 @@ static int cmd_members(struct ctl_req *req, json_t *args, void *ctx, struct nr_e
 
 static void health_reply(struct ctl_req *req, bool ok, uint64_t took_ns, const char *msg)
 {
-    ctl_reply_ok(req, json_pack("{s:b, s:f, s:s}", "health", ok, "took_ms",
-                                (double)took_ns / 1e6, "error", ok ? "" : msg));
+    ctl_reply_ok(req, json_pack("{s:b, s:f, s:s}", "health", ok, "took_ms", (double)took_ns / 1e6,
+                                "error", ok ? "" : msg));
 }
 
 static int cmd_health(struct ctl_req *req, json_t *args, void *ctx, struct nr_err *err)
@@ -217,17 +215,10 @@ static void ctl_events(struct ctl_state *cs)
 
     while (nr_spsc_pop(&cs->n->evts, &e)) {
         switch (e.kind) {
-        case NODE_EVT_HEALTH:
-            health_done(cs, &e);
-            break;
-        case NODE_EVT_SNAP_IMAGE:
-            node_snap_write(cs->n, &e);
-            break;
-        case NODE_EVT_SNAP_SEND:
-            node_stream_start(cs->n, &e);
-            break;
-        default:
-            break;
+        case NODE_EVT_HEALTH: health_done(cs, &e); break;
+        case NODE_EVT_SNAP_IMAGE: node_snap_write(cs->n, &e); break;
+        case NODE_EVT_SNAP_SEND: node_stream_start(cs->n, &e); break;
+        default: break;
         }
     }
 }
@@ -337,14 +328,9 @@ uint32_t node_cmds_handle(struct node *n)
             n->read_round_open = true;
             break;
         case NODE_CMD_SNAP_DONE:
-        case NODE_CMD_SNAP_FAILED:
-            node_snap_done(n, &c);
-            break;
-        case NODE_CMD_SNAP_RECEIVED:
-            node_snap_received(n, &c);
-            break;
-        default:
-            break;
+        case NODE_CMD_SNAP_FAILED: node_snap_done(n, &c); break;
+        case NODE_CMD_SNAP_RECEIVED: node_snap_received(n, &c); break;
+        default: break;
         }
     }
     return done;

@@ -36,7 +36,7 @@ struct nr_flags {
     uint32_t transport;       /* enum nr_transport */
     char dpdk_args[1024];
     char lcores[64];
-    uint32_t idle;            /* enum nr_idle_policy */
+    uint32_t idle; /* enum nr_idle_policy */
     uint32_t heartbeat_ms;
     uint32_t election_ms;
     uint64_t snapshot_count;
@@ -59,8 +59,8 @@ typedef void nr_warn_fn(void *ctx, const char *sentence);
  * the program). NR_EINVAL: an unknown flag, a missing value, a value out
  * of range or malformed (the sentence names the flag, the value and the
  * rule), or flags that contradict each other. */
-int nr_flags_parse(int argc, char **argv, nr_getenv_fn *getenv_fn, nr_warn_fn *warn,
-                   void *warn_ctx, struct nr_flags *f, struct nr_err *err);
+int nr_flags_parse(int argc, char **argv, nr_getenv_fn *getenv_fn, nr_warn_fn *warn, void *warn_ctx,
+                   struct nr_flags *f, struct nr_err *err);
 
 /* Whether the flag --name (without dashes) was given. */
 bool nr_flags_given(const struct nr_flags *f, const char *flag);

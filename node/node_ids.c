@@ -52,8 +52,7 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-uint64_t nr_member_id_derive(const char (*urls)[NR_URL_LEN_MAX], uint32_t n_urls,
-                             const char *token)
+uint64_t nr_member_id_derive(const char (*urls)[NR_URL_LEN_MAX], uint32_t n_urls, const char *token)
 {
     char sorted[NR_MEMBER_URLS_MAX][NR_URL_LEN_MAX];
     uint64_t h = fnv_str(FNV_OFFSET, "nicraft-member");
@@ -127,8 +126,8 @@ static int parse_item(struct nr_initial_cluster *c, const char *item, size_t len
     struct nr_err uerr;
 
     if (eq == NULL)
-        return nr_errf(err, NR_EINVAL,
-                       "--initial-cluster: \"%.*s\" is not name=udp://IP:PORT", (int)len, item);
+        return nr_errf(err, NR_EINVAL, "--initial-cluster: \"%.*s\" is not name=udp://IP:PORT",
+                       (int)len, item);
     size_t name_len = (size_t)(eq - item), url_len = len - name_len - 1;
     if (name_len >= sizeof(name) || url_len >= sizeof(url))
         return nr_errf(err, NR_EINVAL,
@@ -179,8 +178,8 @@ int nr_initial_cluster_parse(const char *spec, const char *token, struct nr_init
     if (len == 0)
         return nr_errf(err, NR_EINVAL, "--initial-cluster is empty");
     if (len > NR_INITIAL_CLUSTER_LEN_MAX)
-        return nr_errf(err, NR_EINVAL, "--initial-cluster is %zu bytes long; at most %u",
-                       len, NR_INITIAL_CLUSTER_LEN_MAX);
+        return nr_errf(err, NR_EINVAL, "--initial-cluster is %zu bytes long; at most %u", len,
+                       NR_INITIAL_CLUSTER_LEN_MAX);
     for (const char *p = spec; p <= spec + len;) {
         const char *comma = strchr(p, ',');
         size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);

@@ -17,11 +17,11 @@ struct ctl_server;
 /* A snapshot chunk or acknowledgement between the poller (which has the
  * transport) and the control thread (which has the files). */
 struct node_chunk {
-    uint64_t peer;        /* to (outgoing) or from (incoming) */
-    uint16_t kind;        /* NR_KIND_SNAP_CHUNK or NR_KIND_SNAP_ACK */
-    bool is_end;          /* outgoing only: the stream to peer ended ... */
-    bool ok;              /* ... with the follower installing it */
-    struct snap_chunk c;  /* .data is the data[] below */
+    uint64_t peer;       /* to (outgoing) or from (incoming) */
+    uint16_t kind;       /* NR_KIND_SNAP_CHUNK or NR_KIND_SNAP_ACK */
+    bool is_end;         /* outgoing only: the stream to peer ended ... */
+    bool ok;             /* ... with the follower installing it */
+    struct snap_chunk c; /* .data is the data[] below */
     struct snap_ack a;
     uint8_t data[NODE_CHUNK_BYTES];
 };
@@ -52,8 +52,8 @@ struct node_waiter {
 /* A linearizable read waiting for its ReadIndex round, then for the store
  * to apply up to index. */
 struct node_read {
-    uint64_t ctx;     /* the round it joined */
-    uint64_t index;   /* 0 until the round is confirmed */
+    uint64_t ctx;   /* the round it joined */
+    uint64_t index; /* 0 until the round is confirmed */
     uint64_t client_id;
     uint64_t seq;
     struct node_reply_to src;
@@ -75,8 +75,8 @@ struct node {
     struct nr_initial_cluster ic;
     uint64_t cluster_id;
     uint64_t self_id;
-    bool is_bootstrap; /* this start founded the cluster */
-    bool is_join;      /* this start joined a running cluster */
+    bool is_bootstrap;  /* this start founded the cluster */
+    bool is_join;       /* this start joined a running cluster */
     bool has_published; /* our name and client URL are in the applied state */
     uint64_t publish_sent_ns;
 
@@ -94,12 +94,12 @@ struct node {
     /* The poller's state. */
     uint64_t tick_ns, next_tick_ns;
     uint64_t batches_submitted;
-    bool wal_dirty;          /* appended since the last wal_submit */
+    bool wal_dirty; /* appended since the last wal_submit */
     struct wal_durable durable;
-    bool durable_new;        /* durable moved; the raft node is not told yet */
-    bool wal_wakes;          /* the transport's idle wait wakes on WAL completions */
-    uint64_t applied;        /* the store has applied up to here */
-    uint64_t applied_told;   /* ... and the raft node knows up to here */
+    bool durable_new;      /* durable moved; the raft node is not told yet */
+    bool wal_wakes;        /* the transport's idle wait wakes on WAL completions */
+    uint64_t applied;      /* the store has applied up to here */
+    uint64_t applied_told; /* ... and the raft node knows up to here */
     uint32_t role;
     uint64_t leader_id;
     uint64_t term;
@@ -110,41 +110,41 @@ struct node {
     struct node_read *reads;
     uint32_t n_reads;
     uint64_t read_ctx_next;
-    bool read_round_open;    /* reads joined the round read_ctx_next */
+    bool read_round_open; /* reads joined the round read_ctx_next */
     struct node_staged staged;
-    uint8_t *enc;            /* one encoded message */
+    uint8_t *enc; /* one encoded message */
     uint32_t enc_cap;
-    uint64_t health_token;   /* a health round in progress, or 0 */
+    uint64_t health_token; /* a health round in progress, or 0 */
     uint64_t health_ctx, health_started_ns;
-    uint64_t now_ns;         /* this iteration's clock */
-    uint64_t propose_index;  /* the last proposal's first index */
-    struct raft_msg rx_msg;  /* the message being stepped */
+    uint64_t now_ns;        /* this iteration's clock */
+    uint64_t propose_index; /* the last proposal's first index */
+    struct raft_msg rx_msg; /* the message being stepped */
     struct raft_entry rx_entries[RAFT_MSG_ENTRIES_MAX];
-    uint64_t held_dropped;   /* held messages dropped: the queue was full */
-    uint64_t peer_bad;       /* peer messages that did not decode */
-    uint64_t client_bad;     /* client requests that did not decode */
-    uint64_t entries_unknown; /* applied entries of no known class */
-    uint64_t snap_count_at;  /* applied index of the last snapshot taken */
-    uint64_t snap_index, snap_term; /* the snapshot being made */
-    bool snap_in_progress;   /* the store is copying its image */
-    bool snap_with_ctl;      /* the image is the control thread's */
-    struct node_members snap_members; /* the member table at snap_index */
-    struct raft_conf snap_conf;       /* the configuration at snap_index */
-    uint64_t stream_to;      /* a snapshot stream to this member runs */
+    uint64_t held_dropped;                   /* held messages dropped: the queue was full */
+    uint64_t peer_bad;                       /* peer messages that did not decode */
+    uint64_t client_bad;                     /* client requests that did not decode */
+    uint64_t entries_unknown;                /* applied entries of no known class */
+    uint64_t snap_count_at;                  /* applied index of the last snapshot taken */
+    uint64_t snap_index, snap_term;          /* the snapshot being made */
+    bool snap_in_progress;                   /* the store is copying its image */
+    bool snap_with_ctl;                      /* the image is the control thread's */
+    struct node_members snap_members;        /* the member table at snap_index */
+    struct raft_conf snap_conf;              /* the configuration at snap_index */
+    uint64_t stream_to;                      /* a snapshot stream to this member runs */
     uint64_t snap_refused[RAFT_MEMBERS_MAX]; /* snapshot sends refused: busy */
     uint32_t n_snap_refused;
     struct node_chunk *chunk_tmp; /* the poller's scratch chunk */
-    struct nr_spsc chunks_out; /* control -> poller: struct node_chunk to send */
-    struct nr_spsc chunks_in;  /* poller -> control: struct node_chunk received */
+    struct nr_spsc chunks_out;    /* control -> poller: struct node_chunk to send */
+    struct nr_spsc chunks_in;     /* poller -> control: struct node_chunk received */
     uint64_t evts_dropped;
-    uint64_t removed_at_ns;  /* we applied our own removal */
+    uint64_t removed_at_ns;                        /* we applied our own removal */
     char fatal[sizeof(((struct nr_err *)0)->msg)]; /* a fatal storage error, or "" */
 
     /* Shared with the control thread. */
     struct node_pub pub;
     uint64_t pub_next_ns;
-    struct nr_spsc cmds;     /* control -> poller: struct node_cmd */
-    struct nr_spsc evts;     /* poller -> control: struct node_evt */
+    struct nr_spsc cmds; /* control -> poller: struct node_cmd */
+    struct nr_spsc evts; /* poller -> control: struct node_evt */
     pthread_t ctl_thread;
     bool ctl_started;
     struct ctl_server *ctl;
@@ -159,6 +159,17 @@ int node_boot(struct node *n, struct nr_err *err);
 int node_join(struct node *n, struct nr_err *err);
 
 /* node_snap.c */
+/* The member table as a snapshot carries it, before the store's image:
+ * magic, version, count, then per member its flags (started, in the
+ * configuration), a length and a member record (members_wire.h).
+ * Encoding returns the length or NR_EBUSY (cap too small); decoding takes
+ * bytes from a file or a peer and returns the bytes used, or NR_EINVAL
+ * naming the field (also for a table cut short: the caller may read more
+ * and try again). */
+int node_members_encode(const struct node_members *t, uint8_t *buf, uint32_t cap,
+                        struct nr_err *err);
+int node_members_decode(const uint8_t *buf, uint64_t len, struct node_members *t,
+                        struct nr_err *err);
 int node_snap_load(struct node *n, struct nr_err *err);
 
 /* node_poll.c */
@@ -166,8 +177,7 @@ uint64_t node_now_ns(void);
 void node_fatal(struct node *n, const struct nr_err *err);
 /* Steps one input and handles its output completely. */
 void node_step(struct node *n, const struct raft_input *in);
-void node_handle_output(struct node *n, const struct raft_input *in,
-                        const struct raft_output *out);
+void node_handle_output(struct node *n, const struct raft_input *in, const struct raft_output *out);
 void node_send_raft(struct node *n, const struct raft_msg *m);
 void node_log(const struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

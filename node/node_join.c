@@ -46,8 +46,7 @@ static void members_text(const struct members_resp *r, char *buf, size_t len)
     buf[0] = '\0';
     for (uint32_t i = 0; i < r->n_members && off < len; i++)
         off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", i == 0 ? "" : ",",
-                                r->members[i].name[0] != '\0' ? r->members[i].name
-                                                               : "(unstarted)",
+                                r->members[i].name[0] != '\0' ? r->members[i].name : "(unstarted)",
                                 r->members[i].peer_urls[0]);
 }
 
@@ -79,8 +78,7 @@ static int join_match(struct node *n, const struct members_resp *r, struct nr_er
                    "unmatched member while checking peer URLs: this node is %s=%s, the "
                    "cluster's members are %s; run `nicraftctl member add %s --peer-urls=%s` "
                    "first, or start with the name and URL it printed",
-                   n->f.name, n->f.advertise_peer_url, others, n->f.name,
-                   n->f.advertise_peer_url);
+                   n->f.name, n->f.advertise_peer_url, others, n->f.name, n->f.advertise_peer_url);
 }
 
 int node_join(struct node *n, struct nr_err *err)

@@ -68,15 +68,15 @@ void node_send_raft(struct node *n, const struct raft_msg *m)
     }
     len = peer_msg_encode(m, n->enc, n->enc_cap, &err);
     if (len < 0) {
-        node_log(n, "cannot encode a %s to %016" PRIx64 ": %s", raft_msg_type_name(m->type),
-                 m->to, err.msg);
+        node_log(n, "cannot encode a %s to %016" PRIx64 ": %s", raft_msg_type_name(m->type), m->to,
+                 err.msg);
         return;
     }
-    if (dp_xport_send(n->xp, NODE_LOCAL_PEER, &to->peer, m->to, NR_GROUP_MAIN, NR_KIND_RAFT,
-                      n->enc, (uint32_t)len, &err) == NR_EBUSY) {
+    if (dp_xport_send(n->xp, NODE_LOCAL_PEER, &to->peer, m->to, NR_GROUP_MAIN, NR_KIND_RAFT, n->enc,
+                      (uint32_t)len, &err) == NR_EBUSY) {
         dp_xport_flush(n->xp, &err);
-        dp_xport_send(n->xp, NODE_LOCAL_PEER, &to->peer, m->to, NR_GROUP_MAIN, NR_KIND_RAFT,
-                      n->enc, (uint32_t)len, &err);
+        dp_xport_send(n->xp, NODE_LOCAL_PEER, &to->peer, m->to, NR_GROUP_MAIN, NR_KIND_RAFT, n->enc,
+                      (uint32_t)len, &err);
     }
 }
 
@@ -178,8 +178,7 @@ static void release_held(struct node *n)
     }
 }
 
-void node_handle_output(struct node *n, const struct raft_input *in,
-                        const struct raft_output *out)
+void node_handle_output(struct node *n, const struct raft_input *in, const struct raft_output *out)
 {
     persist(n, out);
     for (uint32_t i = 0; i < out->send_now.n; i++)
@@ -217,8 +216,8 @@ static void on_raft_msg(struct node *n, const struct dp_msg *m)
     struct nr_err err;
     struct raft_input in = {.kind = RAFT_IN_RECV, .msg = &n->rx_msg};
 
-    if (peer_msg_decode(m->data, m->len, &n->rx_msg, n->rx_entries, RAFT_MSG_ENTRIES_MAX,
-                        &err) != 0 ||
+    if (peer_msg_decode(m->data, m->len, &n->rx_msg, n->rx_entries, RAFT_MSG_ENTRIES_MAX, &err) !=
+                0 ||
         n->rx_msg.from != m->sender_id) {
         n->peer_bad++;
         return;
@@ -238,25 +237,13 @@ static void on_msg(void *ctx, const struct dp_msg *m)
     struct node *n = ctx;
 
     switch (m->kind) {
-    case NR_KIND_RAFT:
-        on_raft_msg(n, m);
-        break;
-    case NR_KIND_CLIENT_REQ:
-        node_client_request(n, m);
-        break;
-    case NR_KIND_MEMBERS_REQ:
-        node_members_request(n, m);
-        break;
-    case NR_KIND_MEMBER_ATTR:
-        node_member_attr_msg(n, m);
-        break;
+    case NR_KIND_RAFT: on_raft_msg(n, m); break;
+    case NR_KIND_CLIENT_REQ: node_client_request(n, m); break;
+    case NR_KIND_MEMBERS_REQ: node_members_request(n, m); break;
+    case NR_KIND_MEMBER_ATTR: node_member_attr_msg(n, m); break;
     case NR_KIND_SNAP_CHUNK:
-    case NR_KIND_SNAP_ACK:
-        node_snap_msg(n, m);
-        break;
-    default:
-        n->peer_bad++;
-        break;
+    case NR_KIND_SNAP_ACK: node_snap_msg(n, m); break;
+    default: n->peer_bad++; break;
     }
 }
 
@@ -303,8 +290,8 @@ static uint32_t poll_once(struct node *n)
     work += node_cmds_handle(n);
     wal_pump(n);
     if (n->durable_new) {
-        struct raft_input in = {.kind = RAFT_IN_PERSISTED, .index = n->durable.index,
-                                .term = n->durable.term};
+        struct raft_input in = {
+                .kind = RAFT_IN_PERSISTED, .index = n->durable.index, .term = n->durable.term};
 
         n->durable_new = false;
         node_step(n, &in);
@@ -381,8 +368,8 @@ int node_run(struct node *n, struct nr_err *err)
              n->self_id, n->cluster_id, n->f.listen_peer_url, n->f.listen_client_url,
              n->f.idle == NR_IDLE_BUSY ? "busy" : "adaptive",
              !dp_xport_has_wake_fd(n->xp) ? "no wake-up descriptor: short sleeps"
-             : n->wal_wakes                ? "blocks on the transport and the WAL"
-                                           : "blocks on the transport");
+             : n->wal_wakes               ? "blocks on the transport and the WAL"
+                                          : "blocks on the transport");
     /* The poll loop: runs until the node stops, by design. */
     while (!n->stop && n->fatal[0] == '\0' && !node_removed_done(n))
         if (poll_once(n) == 0)

@@ -40,10 +40,9 @@
 
 /* ---- the member table in a snapshot --------------------------------- */
 
-/* Encodes the table: magic, version, count, then per member a started
- * flag, a length and a member record. Returns the length, or NR_EBUSY. */
-static int members_encode(const struct node_members *t, uint8_t *buf, uint32_t cap,
-                          struct nr_err *err)
+/* The layout and the contract are in node_int.h. */
+int node_members_encode(const struct node_members *t, uint8_t *buf, uint32_t cap,
+                        struct nr_err *err)
 {
     uint32_t off = 12;
 
@@ -65,10 +64,8 @@ static int members_encode(const struct node_members *t, uint8_t *buf, uint32_t c
     return (int)off;
 }
 
-/* Decodes what members_encode wrote, from a file or a peer. Returns the
- * bytes it used, or NR_EINVAL naming the field. */
-static int members_decode(const uint8_t *buf, uint64_t len, struct node_members *t,
-                          struct nr_err *err)
+int node_members_decode(const uint8_t *buf, uint64_t len, struct node_members *t,
+                        struct nr_err *err)
 {
     uint64_t off = 12;
 
@@ -131,7 +128,7 @@ static int load_file(struct node *n, const char *path, struct snap_header *h, st
             goto out;
         have += got;
         if (!table_done) {
-            int used = members_decode(buf, have, &n->members, err);
+            int used = node_members_decode(buf, have, &n->members, err);
             if (used < 0) {
                 if (got == 0 || have == SNAP_IO_CHUNK) {
                     rc = nr_errf(err, NR_ECORRUPT, "%s: %s", path, err->msg);
@@ -201,8 +198,8 @@ int node_snap_load(struct node *n, struct nr_err *err)
             n->applied = n->applied_told = n->snap_count_at = 0;
             return 0;
         }
-        if ((rc = snap_file_path(path, sizeof(path), n->snap_dir, rec->snap.term,
-                                 rec->snap.index, false, err)) != 0 ||
+        if ((rc = snap_file_path(path, sizeof(path), n->snap_dir, rec->snap.term, rec->snap.index,
+                                 false, err)) != 0 ||
             (rc = load_file(n, path, &h, err)) != 0)
             return rc;
     }
@@ -238,8 +235,8 @@ uint32_t node_snap_poll(struct node *n)
     if (!n->snap_in_progress)
         return work;
     if (kv_snap_step(n->kv, 256u << 10)) {
-        struct node_evt e = {.kind = NODE_EVT_SNAP_IMAGE, .index = n->snap_index,
-                             .term = n->snap_term};
+        struct node_evt e = {
+                .kind = NODE_EVT_SNAP_IMAGE, .index = n->snap_index, .term = n->snap_term};
 
         n->snap_in_progress = false;
         n->snap_with_ctl = true;
@@ -261,10 +258,11 @@ void node_snap_write(struct node *n, const struct node_evt *e)
 
     if (buf == NULL)
         goto out;
-    len = members_encode(&n->snap_members, buf, SNAP_IO_CHUNK, &err);
+    len = node_members_encode(&n->snap_members, buf, SNAP_IO_CHUNK, &err);
     if ((rc = len) < 0)
         goto out;
-    struct snap_header h = {.cluster_id = n->cluster_id, .member_id = n->self_id,
+    struct snap_header h = {.cluster_id = n->cluster_id,
+                            .member_id = n->self_id,
                             .meta = {.index = e->index, .term = e->term, .conf = n->snap_conf},
                             .data_len = (uint64_t)len + kv_image_len(img)};
     if ((rc = snap_writer_open(n->snap_dir, &h, NULL, &w, &err)) != 0 ||
@@ -316,8 +314,11 @@ void node_snap_done(struct node *n, const struct node_cmd *c)
 /* The leader's poller: the core wants a follower to get our snapshot. */
 void node_snap_send(struct node *n, const struct raft_msg *m)
 {
-    struct node_evt e = {.kind = NODE_EVT_SNAP_SEND, .index = m->snap.index,
-                         .term = m->snap.term, .to = m->to, .msg = *m};
+    struct node_evt e = {.kind = NODE_EVT_SNAP_SEND,
+                         .index = m->snap.index,
+                         .term = m->snap.term,
+                         .to = m->to,
+                         .msg = *m};
 
     if (n->stream_to != 0) {
         /* One stream at a time: tell the core this one failed (after this
@@ -351,8 +352,8 @@ uint32_t node_stream_poll(struct node *n)
 
         work++;
         if (ch->is_end) {
-            struct raft_input in = {.kind = RAFT_IN_SNAP_STATUS, .target = ch->peer,
-                                    .snap_failed = !ch->ok};
+            struct raft_input in = {
+                    .kind = RAFT_IN_SNAP_STATUS, .target = ch->peer, .snap_failed = !ch->ok};
 
             n->stream_to = 0;
             node_step(n, &in);
@@ -362,14 +363,14 @@ uint32_t node_stream_poll(struct node *n)
             continue;
         ch->c.data = ch->data;
         int len = ch->kind == NR_KIND_SNAP_CHUNK
-                      ? snap_chunk_encode(&ch->c, STREAM_TOTAL_MAX, n->enc, n->enc_cap, &err)
-                      : snap_ack_encode(&ch->a, n->enc, n->enc_cap, &err);
+                          ? snap_chunk_encode(&ch->c, STREAM_TOTAL_MAX, n->enc, n->enc_cap, &err)
+                          : snap_ack_encode(&ch->a, n->enc, n->enc_cap, &err);
         if (len < 0) {
             node_log(n, "snapshot stream: %s", err.msg);
             continue;
         }
-        dp_xport_send(n->xp, NODE_LOCAL_PEER, &to->peer, ch->peer, NR_GROUP_MAIN, ch->kind,
-                      n->enc, (uint32_t)len, &err);
+        dp_xport_send(n->xp, NODE_LOCAL_PEER, &to->peer, ch->peer, NR_GROUP_MAIN, ch->kind, n->enc,
+                      (uint32_t)len, &err);
     }
     return work;
 }

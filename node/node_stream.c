@@ -61,8 +61,8 @@ static void out_end(struct node *n, bool ok, const char *why)
     push_chunk(n, &chunk);
     if (sout.r != NULL)
         snap_reader_close(sout.r);
-    node_log(n, "snapshot at index %" PRIu64 " to %016" PRIx64 ": %s", sout.msg.snap.index,
-             sout.to, why);
+    node_log(n, "snapshot at index %" PRIu64 " to %016" PRIx64 ": %s", sout.msg.snap.index, sout.to,
+             why);
     memset(&sout, 0, offsetof(struct stream_out, prefix));
     sout.r = NULL;
 }
@@ -153,10 +153,14 @@ static void out_send(struct node *n)
         }
         chunk.peer = sout.to;
         chunk.kind = NR_KIND_SNAP_CHUNK;
-        chunk.c = (struct snap_chunk){.stream_id = sout.stream_id, .leader_term = sout.msg.term,
-                                      .leader_id = n->self_id, .snap_index = sout.msg.snap.index,
-                                      .snap_term = sout.msg.snap.term, .total_len = sout.total,
-                                      .offset = sout.sent, .chunk_len = len};
+        chunk.c = (struct snap_chunk){.stream_id = sout.stream_id,
+                                      .leader_term = sout.msg.term,
+                                      .leader_id = n->self_id,
+                                      .snap_index = sout.msg.snap.index,
+                                      .snap_term = sout.msg.snap.term,
+                                      .total_len = sout.total,
+                                      .offset = sout.sent,
+                                      .chunk_len = len};
         push_chunk(n, &chunk);
         sout.sent += len;
     }
@@ -190,9 +194,13 @@ static void in_ack(struct node *n, uint32_t status, uint32_t reason)
     memset(&chunk, 0, offsetof(struct node_chunk, data));
     chunk.peer = sin_.from;
     chunk.kind = NR_KIND_SNAP_ACK;
-    chunk.a = (struct snap_ack){.stream_id = sin_.stream_id, .term = sin_.msg.term,
-                                .snap_index = sin_.index, .snap_term = sin_.term,
-                                .next_offset = sin_.next, .status = status, .reason = reason};
+    chunk.a = (struct snap_ack){.stream_id = sin_.stream_id,
+                                .term = sin_.msg.term,
+                                .snap_index = sin_.index,
+                                .snap_term = sin_.term,
+                                .next_offset = sin_.next,
+                                .status = status,
+                                .reason = reason};
     push_chunk(n, &chunk);
 }
 
@@ -216,8 +224,10 @@ static int in_open(struct node *n, struct nr_err *err)
     if (sin_.msg.type != RAFT_MSG_SNAPSHOT || sin_.msg.snap.index != sin_.index ||
         sin_.msg.snap.term != sin_.term || sin_.msg.from != sin_.from)
         return nr_errf(err, NR_EINVAL, "the stream's message does not match its chunks");
-    struct snap_header h = {.cluster_id = n->cluster_id, .member_id = n->self_id,
-                            .meta = sin_.msg.snap, .data_len = sin_.total - sin_.prefix_len};
+    struct snap_header h = {.cluster_id = n->cluster_id,
+                            .member_id = n->self_id,
+                            .meta = sin_.msg.snap,
+                            .data_len = sin_.total - sin_.prefix_len};
     return snap_writer_open(n->snap_dir, &h, NULL, &sin_.w, err);
 }
 
@@ -233,8 +243,11 @@ static void in_chunk(struct node *n, struct node_chunk *ch)
         if (sin_.active)
             in_abort(n, SNAP_ABORT_STALE, "a newer stream began");
         memset(&sin_, 0, sizeof(sin_));
-        sin_ = (struct stream_in){.active = true, .from = ch->peer, .stream_id = c->stream_id,
-                                  .index = c->snap_index, .term = c->snap_term,
+        sin_ = (struct stream_in){.active = true,
+                                  .from = ch->peer,
+                                  .stream_id = c->stream_id,
+                                  .index = c->snap_index,
+                                  .term = c->snap_term,
                                   .total = c->total_len};
     }
     sin_.last_ns = node_now_ns();
@@ -253,8 +266,7 @@ static void in_chunk(struct node *n, struct node_chunk *ch)
                 return;
             }
         }
-        if (sin_.prefix_len != 0 && sin_.prefix_have == sin_.prefix_len &&
-            in_open(n, &err) != 0) {
+        if (sin_.prefix_len != 0 && sin_.prefix_have == sin_.prefix_len && in_open(n, &err) != 0) {
             in_abort(n, SNAP_ABORT_DISK_ERROR, err.msg);
             return;
         }
@@ -276,8 +288,10 @@ static void in_chunk(struct node *n, struct node_chunk *ch)
         in_abort(n, SNAP_ABORT_DISK_ERROR, err.msg);
         return;
     }
-    struct node_cmd cmd = {.kind = NODE_CMD_SNAP_RECEIVED, .index = sin_.index,
-                           .term = sin_.term, .msg = sin_.msg};
+    struct node_cmd cmd = {.kind = NODE_CMD_SNAP_RECEIVED,
+                           .index = sin_.index,
+                           .term = sin_.term,
+                           .msg = sin_.msg};
     while (!nr_spsc_push(&n->cmds, &cmd) && !atomic_load(&n->poller_done))
         ;
     in_ack(n, SNAP_ACK_DONE, SNAP_ABORT_NONE);

@@ -39,34 +39,57 @@ struct flags_case {
 };
 
 static const struct flags_case cases[] = {
-    {"defaults", {NULL}, {{NULL, NULL}}, NULL, NULL},
-    {"unknown flag", {"--nmae", "x"}, {{NULL, NULL}}, "unknown flag --nmae", NULL},
-    {"missing value", {"--name"}, {{NULL, NULL}}, "--name needs a value", NULL},
-    {"bad number", {"--heartbeat-ms", "10x"}, {{NULL, NULL}}, "--heartbeat-ms=10x", NULL},
-    {"number out of range", {"--heartbeat-ms=0"}, {{NULL, NULL}}, "from 1 to 10000", NULL},
-    {"election too short", {"--heartbeat-ms=100", "--election-ms=400"}, {{NULL, NULL}},
-     "at least 5 times", NULL},
-    {"bad enum", {"--transport=rdma"}, {{NULL, NULL}}, "expected udp or dpdk", NULL},
-    {"dpdk without EAL args", {"--transport", "dpdk"}, {{NULL, NULL}}, "needs --dpdk-args",
-     NULL},
-    {"bad URL", {"--listen-peer-urls", "http://1.2.3.4:5"}, {{NULL, NULL}},
-     "--listen-peer-urls", NULL},
-    {"bad bool", {"--strict-reconfig-check=maybe"}, {{NULL, NULL}}, "true or false", NULL},
-    {"bare bool", {"--strict-reconfig-check"}, {{NULL, NULL}}, NULL, NULL},
-    {"bad name", {"--name", "a=b"}, {{NULL, NULL}}, "--name", NULL},
-    {"same peer and client port",
-     {"--listen-peer-urls", "udp://127.0.0.1:5", "--listen-client-urls", "udp://127.0.0.1:5"},
-     {{NULL, NULL}}, "port of their own", NULL},
-    {"joining needs the cluster ID", {"--initial-cluster-state", "existing"}, {{NULL, NULL}},
-     "needs --initial-cluster-id", NULL},
-    {"cluster ID not hex", {"--initial-cluster-state=existing", "--initial-cluster-id=xyz"},
-     {{NULL, NULL}}, "hex digits", NULL},
-    {"environment", {NULL}, {{"NICRAFT_NAME", "n7"}, {"NICRAFT_HEARTBEAT_MS", "50"}}, NULL,
-     NULL},
-    {"bad environment", {NULL}, {{"NICRAFT_HEARTBEAT_MS", "-1"}}, "(from NICRAFT_HEARTBEAT_MS)",
-     NULL},
-    {"flag shadows variable", {"--name", "n8"}, {{"NICRAFT_NAME", "n7"}}, NULL, "shadowed"},
-    {"stray argument", {"n1"}, {{NULL, NULL}}, "unexpected argument", NULL},
+        {"defaults", {NULL}, {{NULL, NULL}}, NULL, NULL},
+        {"unknown flag", {"--nmae", "x"}, {{NULL, NULL}}, "unknown flag --nmae", NULL},
+        {"missing value", {"--name"}, {{NULL, NULL}}, "--name needs a value", NULL},
+        {"bad number", {"--heartbeat-ms", "10x"}, {{NULL, NULL}}, "--heartbeat-ms=10x", NULL},
+        {"number out of range", {"--heartbeat-ms=0"}, {{NULL, NULL}}, "from 1 to 10000", NULL},
+        {"election too short",
+         {"--heartbeat-ms=100", "--election-ms=400"},
+         {{NULL, NULL}},
+         "at least 5 times",
+         NULL},
+        {"bad enum", {"--transport=rdma"}, {{NULL, NULL}}, "expected udp or dpdk", NULL},
+        {"dpdk without EAL args",
+         {"--transport", "dpdk"},
+         {{NULL, NULL}},
+         "needs --dpdk-args",
+         NULL},
+        {"bad URL",
+         {"--listen-peer-urls", "http://1.2.3.4:5"},
+         {{NULL, NULL}},
+         "--listen-peer-urls",
+         NULL},
+        {"bad bool", {"--strict-reconfig-check=maybe"}, {{NULL, NULL}}, "true or false", NULL},
+        {"bare bool", {"--strict-reconfig-check"}, {{NULL, NULL}}, NULL, NULL},
+        {"bad name", {"--name", "a=b"}, {{NULL, NULL}}, "--name", NULL},
+        {"same peer and client port",
+         {"--listen-peer-urls", "udp://127.0.0.1:5", "--listen-client-urls", "udp://127.0.0.1:5"},
+         {{NULL, NULL}},
+         "port of their own",
+         NULL},
+        {"joining needs the cluster ID",
+         {"--initial-cluster-state", "existing"},
+         {{NULL, NULL}},
+         "needs --initial-cluster-id",
+         NULL},
+        {"cluster ID not hex",
+         {"--initial-cluster-state=existing", "--initial-cluster-id=xyz"},
+         {{NULL, NULL}},
+         "hex digits",
+         NULL},
+        {"environment",
+         {NULL},
+         {{"NICRAFT_NAME", "n7"}, {"NICRAFT_HEARTBEAT_MS", "50"}},
+         NULL,
+         NULL},
+        {"bad environment",
+         {NULL},
+         {{"NICRAFT_HEARTBEAT_MS", "-1"}},
+         "(from NICRAFT_HEARTBEAT_MS)",
+         NULL},
+        {"flag shadows variable", {"--name", "n8"}, {{"NICRAFT_NAME", "n7"}}, NULL, "shadowed"},
+        {"stray argument", {"n1"}, {{NULL, NULL}}, "unexpected argument", NULL},
 };
 
 static void check_flags_case(const struct flags_case *c)
@@ -99,8 +122,8 @@ static void check_values(void)
     static struct nr_flags f;
     struct nr_err err;
     char *argv[] = {"nicraftd", "--name", "n8", "--election-ms", "2000"};
-    static const struct env_pair env[] = {{"NICRAFT_NAME", "n7"}, {"NICRAFT_SNAPSHOT_COUNT", "7"},
-                                          {NULL, NULL}};
+    static const struct env_pair env[] = {
+            {"NICRAFT_NAME", "n7"}, {"NICRAFT_SNAPSHOT_COUNT", "7"}, {NULL, NULL}};
 
     g_env = env;
     UNIT_CHECK(nr_flags_parse(5, argv, env_get, on_warn, NULL, &f, &err) == 0, "parses: %s",
@@ -115,7 +138,7 @@ static void check_values(void)
     UNIT_CHECK(strcmp(f.advertise_peer_url, f.listen_peer_url) == 0,
                "advertised peer URL defaults to the listened one");
     UNIT_CHECK(nr_flags_given(&f, "name") && nr_flags_given(&f, "snapshot-count") &&
-                   !nr_flags_given(&f, "initial-cluster"),
+                       !nr_flags_given(&f, "initial-cluster"),
                "given flags are remembered");
 }
 
@@ -125,18 +148,19 @@ struct ic_case {
 };
 
 static const struct ic_case ic_cases[] = {
-    {"three members", "a=udp://10.0.0.1:1,b=udp://10.0.0.2:1,c=udp://10.0.0.3:1", "t", NULL, 3},
-    {"a name twice is two URLs", "a=udp://10.0.0.1:1,a=udp://10.0.0.1:2", "t", NULL, 1},
-    {"empty", "", "t", "is empty", 0},
-    {"empty token", "a=udp://10.0.0.1:1", "", "token is empty", 0},
-    {"no equals", "a", "t", "is not name=udp://IP:PORT", 0},
-    {"bad URL", "a=udp://10.0.0.1", "t", "member a", 0},
-    {"URL twice", "a=udp://10.0.0.1:1,b=udp://10.0.0.1:1", "t", "named twice", 0},
-    {"bad name", "a b=udp://10.0.0.1:1", "t", "--initial-cluster", 0},
-    {"too many", "a=udp://10.0.0.1:1,b=udp://10.0.0.1:2,c=udp://10.0.0.1:3,d=udp://10.0.0.1:4,"
-                 "e=udp://10.0.0.1:5,f=udp://10.0.0.1:6,g=udp://10.0.0.1:7,h=udp://10.0.0.1:8,"
-                 "i=udp://10.0.0.1:9,j=udp://10.0.0.1:10",
-     "t", "more than 9 members", 0},
+        {"three members", "a=udp://10.0.0.1:1,b=udp://10.0.0.2:1,c=udp://10.0.0.3:1", "t", NULL, 3},
+        {"a name twice is two URLs", "a=udp://10.0.0.1:1,a=udp://10.0.0.1:2", "t", NULL, 1},
+        {"empty", "", "t", "is empty", 0},
+        {"empty token", "a=udp://10.0.0.1:1", "", "token is empty", 0},
+        {"no equals", "a", "t", "is not name=udp://IP:PORT", 0},
+        {"bad URL", "a=udp://10.0.0.1", "t", "member a", 0},
+        {"URL twice", "a=udp://10.0.0.1:1,b=udp://10.0.0.1:1", "t", "named twice", 0},
+        {"bad name", "a b=udp://10.0.0.1:1", "t", "--initial-cluster", 0},
+        {"too many",
+         "a=udp://10.0.0.1:1,b=udp://10.0.0.1:2,c=udp://10.0.0.1:3,d=udp://10.0.0.1:4,"
+         "e=udp://10.0.0.1:5,f=udp://10.0.0.1:6,g=udp://10.0.0.1:7,h=udp://10.0.0.1:8,"
+         "i=udp://10.0.0.1:9,j=udp://10.0.0.1:10",
+         "t", "more than 9 members", 0},
 };
 
 static void check_initial_cluster(void)
