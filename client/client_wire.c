@@ -168,19 +168,30 @@ int nr_kv_resp_encode(const struct nr_kv_resp *r, uint8_t *buf, uint32_t cap, st
     return (int)len;
 }
 
-int nr_kv_cmd_decode(const uint8_t *buf, uint32_t len, struct nr_kv_cmd *c, struct nr_err *err)
+/* What requests and responses share: the length against the header, the
+ * version, reserved byte 3. */
+static int check_header(const char *what, const uint8_t *buf, uint32_t len, uint32_t hdr_len,
+                        struct nr_err *err)
 {
-    const char *what = "client request";
-
-    if (len < NR_KV_CMD_HDR_LEN)
+    if (len < hdr_len)
         return nr_errf(err, NR_EINVAL, "%s: %" PRIu32 " bytes are shorter than the %u-byte header",
-                       what, len, NR_KV_CMD_HDR_LEN);
+                       what, len, hdr_len);
     if (buf[0] != NR_CLIENT_WIRE_VERSION)
         return nr_errf(err, NR_EINVAL, "%s: version %u is not %u", what, (unsigned)buf[0],
                        NR_CLIENT_WIRE_VERSION);
     if (buf[3] != 0)
         return nr_errf(err, NR_EINVAL, "%s: reserved byte 3 is 0x%02x, not 0", what,
                        (unsigned)buf[3]);
+    return 0;
+}
+
+int nr_kv_cmd_decode(const uint8_t *buf, uint32_t len, struct nr_kv_cmd *c, struct nr_err *err)
+{
+    const char *what = "client request";
+    int rc = check_header(what, buf, len, NR_KV_CMD_HDR_LEN, err);
+
+    if (rc != 0)
+        return rc;
     if (nr_get_le32(buf + 12) != 0)
         return nr_errf(err, NR_EINVAL, "%s: reserved bytes 12..15 are 0x%08" PRIx32 ", not 0",
                        what, nr_get_le32(buf + 12));
@@ -192,7 +203,7 @@ int nr_kv_cmd_decode(const uint8_t *buf, uint32_t len, struct nr_kv_cmd *c, stru
         .client_id = nr_get_le64(buf + 16),
         .seq = nr_get_le64(buf + 24),
     };
-    int rc = check_cmd(what, &d, err);
+    rc = check_cmd(what, &d, err);
     if (rc != 0)
         return rc;
     /* Both lengths are bounded above, so the sum cannot overflow. */
@@ -211,16 +222,10 @@ int nr_kv_cmd_decode(const uint8_t *buf, uint32_t len, struct nr_kv_cmd *c, stru
 int nr_kv_resp_decode(const uint8_t *buf, uint32_t len, struct nr_kv_resp *r, struct nr_err *err)
 {
     const char *what = "client response";
+    int rc = check_header(what, buf, len, NR_KV_RESP_HDR_LEN, err);
 
-    if (len < NR_KV_RESP_HDR_LEN)
-        return nr_errf(err, NR_EINVAL, "%s: %" PRIu32 " bytes are shorter than the %u-byte header",
-                       what, len, NR_KV_RESP_HDR_LEN);
-    if (buf[0] != NR_CLIENT_WIRE_VERSION)
-        return nr_errf(err, NR_EINVAL, "%s: version %u is not %u", what, (unsigned)buf[0],
-                       NR_CLIENT_WIRE_VERSION);
-    if (buf[3] != 0)
-        return nr_errf(err, NR_EINVAL, "%s: reserved byte 3 is 0x%02x, not 0", what,
-                       (unsigned)buf[3]);
+    if (rc != 0)
+        return rc;
     if (nr_get_le16(buf + 46) != 0)
         return nr_errf(err, NR_EINVAL, "%s: reserved bytes 46..47 are 0x%04x, not 0", what,
                        (unsigned)nr_get_le16(buf + 46));
@@ -235,7 +240,7 @@ int nr_kv_resp_decode(const uint8_t *buf, uint32_t len, struct nr_kv_resp *r, st
         .leader_ipv4 = nr_get_le32(buf + 40),
         .leader_port = nr_get_le16(buf + 44),
     };
-    int rc = check_resp(what, &d, err);
+    rc = check_resp(what, &d, err);
     if (rc != 0)
         return rc;
     uint32_t want = nr_kv_resp_len(&d);

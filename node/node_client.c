@@ -30,12 +30,7 @@ void node_client_reply(struct node *n, const struct node_reply_to *dst, const st
         node_log(n, "cannot encode a reply to client %016" PRIx64 ": %s", r->client_id, err.msg);
         return;
     }
-    if (dp_xport_send(n->xp, NODE_LOCAL_CLIENT, &dst->ep, dst->sender, NR_GROUP_MAIN,
-                      NR_KIND_CLIENT_RESP, p, (uint32_t)len, &err) == NR_EBUSY) {
-        dp_xport_flush(n->xp, &err);
-        dp_xport_send(n->xp, NODE_LOCAL_CLIENT, &dst->ep, dst->sender, NR_GROUP_MAIN,
-                      NR_KIND_CLIENT_RESP, p, (uint32_t)len, &err);
-    }
+    node_send(n, NODE_LOCAL_CLIENT, &dst->ep, dst->sender, NR_KIND_CLIENT_RESP, p, (uint32_t)len);
 }
 
 void node_client_error(struct node *n, const struct node_reply_to *dst, uint8_t op,

@@ -297,6 +297,14 @@ void node_ctl_join(struct node *n)
     n->ctl = NULL;
 }
 
+bool node_ctl_push(struct node *n, struct nr_spsc *ring, const void *elem)
+{
+    while (!nr_spsc_push(ring, elem))
+        if (atomic_load(&n->poller_done))
+            return false;
+    return true;
+}
+
 void node_evt_post(struct node *n, const struct node_evt *e)
 {
     if (!nr_spsc_push(&n->evts, e))

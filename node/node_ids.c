@@ -8,6 +8,7 @@
 
 #include "dp_udp.h"
 #include "members_wire.h"
+#include "nr_le.h"
 
 #define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
 #define FNV_PRIME UINT64_C(0x100000001b3)
@@ -76,8 +77,7 @@ uint64_t nr_cluster_id_derive(const uint64_t *member_ids, uint32_t n, const char
     for (uint32_t i = 0; i < n; i++) {
         uint8_t le[8];
 
-        for (int b = 0; b < 8; b++)
-            le[b] = (uint8_t)(sorted[i] >> (8 * b));
+        nr_put_le64(le, sorted[i]);
         h = fnv_bytes(h, le, sizeof(le));
     }
     return id_finish(fnv_str(h, token));

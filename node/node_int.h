@@ -178,6 +178,11 @@ void node_fatal(struct node *n, const struct nr_err *err);
 /* Steps one input and handles its output completely. */
 void node_step(struct node *n, const struct raft_input *in);
 void node_handle_output(struct node *n, const struct raft_input *in, const struct raft_output *out);
+/* Queues one message; a full batch is flushed and the send tried once
+ * more (a message still refused is lost, as on a wire: raft resends and
+ * clients retry). */
+void node_send(struct node *n, uint32_t local, const struct dp_endpoint *dst, uint64_t receiver,
+               uint16_t kind, const void *data, uint32_t len);
 void node_send_raft(struct node *n, const struct raft_msg *m);
 void node_log(const struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -226,5 +231,9 @@ int node_ctl_start(struct node *n, struct nr_err *err);
 void node_ctl_join(struct node *n);
 uint32_t node_cmds_handle(struct node *n);
 void node_evt_post(struct node *n, const struct node_evt *e);
+/* The control thread's way to hand the poller something that must not be
+ * lost: waits while the ring is full (the poller drains it every
+ * iteration); false when the poller has stopped. */
+bool node_ctl_push(struct node *n, struct nr_spsc *ring, const void *elem);
 
 #endif

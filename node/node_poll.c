@@ -54,6 +54,18 @@ void node_fatal(struct node *n, const struct nr_err *err)
     node_log(n, "fatal storage error, stopping: %s", err->msg);
 }
 
+void node_send(struct node *n, uint32_t local, const struct dp_endpoint *dst, uint64_t receiver,
+               uint16_t kind, const void *data, uint32_t len)
+{
+    struct nr_err err;
+
+    if (dp_xport_send(n->xp, local, dst, receiver, NR_GROUP_MAIN, kind, data, len, &err) ==
+        NR_EBUSY) {
+        dp_xport_flush(n->xp, &err);
+        dp_xport_send(n->xp, local, dst, receiver, NR_GROUP_MAIN, kind, data, len, &err);
+    }
+}
+
 void node_send_raft(struct node *n, const struct raft_msg *m)
 {
     struct node_member *to = node_member_find(n, m->to);
@@ -72,12 +84,7 @@ void node_send_raft(struct node *n, const struct raft_msg *m)
                  err.msg);
         return;
     }
-    if (dp_xport_send(n->xp, NODE_LOCAL_PEER, &to->peer, m->to, NR_GROUP_MAIN, NR_KIND_RAFT, n->enc,
-                      (uint32_t)len, &err) == NR_EBUSY) {
-        dp_xport_flush(n->xp, &err);
-        dp_xport_send(n->xp, NODE_LOCAL_PEER, &to->peer, m->to, NR_GROUP_MAIN, NR_KIND_RAFT, n->enc,
-                      (uint32_t)len, &err);
-    }
+    node_send(n, NODE_LOCAL_PEER, &to->peer, m->to, NR_KIND_RAFT, n->enc, (uint32_t)len);
 }
 
 /* Submits the filled batch and reaps completions; n->durable_new says the

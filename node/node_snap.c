@@ -284,8 +284,7 @@ out:
     if (rc != 0)
         node_log(n, "snapshot at index %" PRIu64 " not written: %s", e->index, err.msg);
     free(buf);
-    while (!nr_spsc_push(&n->cmds, &c))
-        ; /* the poller drains its ring every iteration */
+    node_ctl_push(n, &n->cmds, &c);
 }
 
 /* The poller: the file is durable (or not); compact below it. */

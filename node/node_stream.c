@@ -46,19 +46,13 @@ static struct stream_out sout; /* the control thread's own */
 static struct stream_in sin_;
 static struct node_chunk chunk; /* 40 KiB: not on the thread's stack */
 
-static void push_chunk(struct node *n, const struct node_chunk *ch)
-{
-    while (!nr_spsc_push(&n->chunks_out, ch) && !atomic_load(&n->poller_done))
-        ; /* the poller drains the ring every iteration */
-}
-
 static void out_end(struct node *n, bool ok, const char *why)
 {
     memset(&chunk, 0, offsetof(struct node_chunk, data));
     chunk.peer = sout.to;
     chunk.is_end = true;
     chunk.ok = ok;
-    push_chunk(n, &chunk);
+    node_ctl_push(n, &n->chunks_out, &chunk);
     if (sout.r != NULL)
         snap_reader_close(sout.r);
     node_log(n, "snapshot at index %" PRIu64 " to %016" PRIx64 ": %s", sout.msg.snap.index, sout.to,
@@ -161,7 +155,7 @@ static void out_send(struct node *n)
                                       .total_len = sout.total,
                                       .offset = sout.sent,
                                       .chunk_len = len};
-        push_chunk(n, &chunk);
+        node_ctl_push(n, &n->chunks_out, &chunk);
         sout.sent += len;
     }
 }
@@ -201,7 +195,7 @@ static void in_ack(struct node *n, uint32_t status, uint32_t reason)
                                 .next_offset = sin_.next,
                                 .status = status,
                                 .reason = reason};
-    push_chunk(n, &chunk);
+    node_ctl_push(n, &n->chunks_out, &chunk);
 }
 
 static void in_abort(struct node *n, uint32_t reason, const char *why)
@@ -292,8 +286,7 @@ static void in_chunk(struct node *n, struct node_chunk *ch)
                            .index = sin_.index,
                            .term = sin_.term,
                            .msg = sin_.msg};
-    while (!nr_spsc_push(&n->cmds, &cmd) && !atomic_load(&n->poller_done))
-        ;
+    node_ctl_push(n, &n->cmds, &cmd);
     in_ack(n, SNAP_ACK_DONE, SNAP_ABORT_NONE);
     node_log(n, "received snapshot at index %" PRIu64 " (%" PRIu64 " bytes) from %016" PRIx64,
              sin_.index, sin_.total, sin_.from);
