@@ -71,6 +71,13 @@ struct frag_fields {
     uint32_t total_len;
 };
 
+/* The frame's CRC32C: header bytes 0..59, then the payload after the CRC
+ * field, in one pass (nr_crc32c_skip). */
+static uint32_t frame_crc(const uint8_t *buf, uint32_t payload_len)
+{
+    return nr_crc32c_skip(0, buf, OFF_CRC, DP_HDR_LEN - OFF_CRC, payload_len);
+}
+
 /* Writes the header for payload_len bytes already at buf + DP_HDR_LEN and
  * the CRC over both. */
 static void write_header(uint8_t *buf, const struct dp_frame_addr *a, uint8_t flags,
@@ -91,9 +98,7 @@ static void write_header(uint8_t *buf, const struct dp_frame_addr *a, uint8_t fl
     nr_put_le32(buf + OFF_FRAG_OFFSET, ff->offset);
     nr_put_le32(buf + OFF_FRAG_TOTAL, ff->total_len);
     nr_put_le32(buf + OFF_RESERVED, 0);
-    uint32_t crc = nr_crc32c(0, buf, OFF_CRC);
-    crc = nr_crc32c(crc, buf + DP_HDR_LEN, payload_len);
-    nr_put_le32(buf + OFF_CRC, crc);
+    nr_put_le32(buf + OFF_CRC, frame_crc(buf, payload_len));
 }
 
 static void write_record_header(uint8_t *p, uint16_t kind, uint32_t len)
@@ -412,8 +417,7 @@ static enum dp_drop decode_checks(const struct dp_rx_filter *filter, const uint8
     if (r != DP_DROP_COUNT)
         return r;
     uint32_t stored = nr_get_le32(buf + OFF_CRC);
-    uint32_t crc = nr_crc32c(0, buf, OFF_CRC);
-    crc = nr_crc32c(crc, buf + DP_HDR_LEN, v->payload_len);
+    uint32_t crc = frame_crc(buf, v->payload_len);
     if (crc != stored) {
         nr_errf(err, NR_ECORRUPT,
                 "frame of %" PRIu32 " bytes from member %016" PRIx64

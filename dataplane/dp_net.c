@@ -5,6 +5,7 @@
  * alignment assumed: a frame may start at any byte of an mbuf). */
 #include "dp_net.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 enum {
@@ -73,22 +74,41 @@ int dp_net_add_port(struct dp_net *net, uint16_t udp_port_be, uint16_t *idx, str
     return 0;
 }
 
+/* RFC 1071 section 2(B): the one's complement sum does not depend on byte
+ * order, so the words are summed as the CPU loads them, four bytes at a
+ * time into 64 bits, and the folded complement is already in the order it
+ * is stored in. (It was a byte loop: 4% of a 1 KiB sender's time.) */
 uint16_t dp_net_csum(const void *buf, uint32_t len)
 {
     const uint8_t *p = buf;
-    uint32_t sum = 0;
+    uint64_t sum = 0;
 
-    for (uint32_t i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)((p[i] << 8) | p[i + 1]);
-    if (len & 1)
-        sum += (uint32_t)p[len - 1] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    uint16_t host = (uint16_t)~sum;
-    uint8_t out[2] = {(uint8_t)(host >> 8), (uint8_t)host};
-    uint16_t stored;
-    memcpy(&stored, out, 2);
-    return stored;
+    for (; len >= 4; p += 4, len -= 4) {
+        uint32_t w;
+
+        memcpy(&w, p, 4);
+        sum += w;
+    }
+    if (len >= 2) {
+        uint16_t w;
+
+        memcpy(&w, p, 2);
+        sum += w;
+        p += 2;
+        len -= 2;
+    }
+    if (len == 1) { /* the last byte, padded with a zero byte after it */
+        uint8_t pad[2] = {p[0], 0};
+        uint16_t w;
+
+        memcpy(&w, pad, 2);
+        sum += w;
+    }
+    sum = (sum & 0xffffffffu) + (sum >> 32);
+    sum = (sum & 0xffffffffu) + (sum >> 32);
+    sum = (sum & 0xffffu) + (sum >> 16);
+    sum = (sum & 0xffffu) + (sum >> 16);
+    return (uint16_t)~sum;
 }
 
 uint32_t dp_net_payload_max(const struct dp_net *net)
@@ -103,6 +123,7 @@ uint32_t dp_net_encap(struct dp_net *net, uint8_t *frame, const uint8_t dst_mac[
     uint8_t *ip = frame + DP_NET_ETH_LEN;
     uint8_t *udp = ip + DP_NET_IP_LEN;
     uint16_t ip_len = (uint16_t)(DP_NET_IP_LEN + DP_NET_UDP_LEN + payload_len);
+    uint16_t ip_id = net->ip_id++;
 
     memcpy(frame + ETH_DST, dst_mac, 6);
     memcpy(frame + ETH_SRC, net->mac, 6);
@@ -110,15 +131,22 @@ uint32_t dp_net_encap(struct dp_net *net, uint8_t *frame, const uint8_t dst_mac[
     ip[0] = 0x45;
     ip[1] = 0;
     wr16(ip + 2, ip_len);
-    wr16(ip + 4, net->ip_id++);
+    wr16(ip + 4, ip_id);
     wr16(ip + 6, 0x4000); /* don't fragment */
     ip[8] = 64;
     ip[9] = IP_PROTO_UDP;
-    memset(ip + 10, 0, 2);
     memcpy(ip + 12, &net->ip_be, 4);
     memcpy(ip + 16, &dst_ip_be, 4);
-    uint16_t csum = dp_net_csum(ip, DP_NET_IP_LEN);
-    memcpy(ip + 10, &csum, 2);
+    /* The checksum from the values, not from the bytes just stored: wide
+     * loads of narrow fresh stores miss store forwarding (dp_net_csum
+     * over this header was 7% of a sender's time). */
+    uint32_t src = ntohl(net->ip_be), dst = ntohl(dst_ip_be);
+    uint32_t sum = 0x4500u + ip_len + ip_id + 0x4000u +
+                   ((64u << 8) | IP_PROTO_UDP) + (src >> 16) + (src & 0xffffu) + (dst >> 16) +
+                   (dst & 0xffffu);
+    sum = (sum & 0xffffu) + (sum >> 16);
+    sum = (sum & 0xffffu) + (sum >> 16);
+    wr16(ip + 10, (uint16_t)~sum);
     memcpy(udp, &net->udp_port_be, 2);
     memcpy(udp + 2, &dst_port_be, 2);
     wr16(udp + 4, (uint16_t)(DP_NET_UDP_LEN + payload_len));

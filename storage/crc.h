@@ -11,6 +11,13 @@
 /* The CRC32C of len bytes at buf, continuing from crc (0 to start). */
 uint32_t nr_crc32c(uint32_t crc, const void *buf, size_t len);
 
+/* The CRC32C, continuing from crc, of buf[0, head) followed by
+ * buf[head + skip, head + skip + len): a checksum over a range that leaves
+ * out a field inside it (a frame header's own CRC field), in one pass.
+ * With AVX-512 and VPCLMULQDQ the whole of it is folded as one message
+ * from 64 bytes on; elsewhere two nr_crc32c calls. */
+uint32_t nr_crc32c_skip(uint32_t crc, const void *buf, size_t head, size_t skip, size_t len);
+
 /* Copies len bytes from src to dst (not overlapping) and returns their
  * CRC32C continuing from crc: the result of memcpy and then nr_crc32c, in
  * one pass over the data where the CPU allows (large copies into a WAL

@@ -2,9 +2,13 @@
  * nr_crc32c_copy against ISA-L's crc32_iscsi alone: every length up to a
  * few KiB and a spread of larger ones, every alignment of source and
  * destination within a cache line, several starting values; the bytes
- * copied, nothing written outside, the CRC the same. Also the known CRC32C
- * check value, so all of them are tied to the standard. */
+ * copied, nothing written outside, the CRC the same. nr_crc32c_skip against
+ * ISA-L over the two ranges, with the data ending at an inaccessible page
+ * so that a read past the end faults. Also the known CRC32C check value, so
+ * all of them are tied to the standard. */
 #include <isa-l/crc.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,58 @@ static void check_one(const uint8_t *src, uint8_t *dst, size_t len, uint32_t crc
     UNIT_CHECK(outside_ok, "len %zu: bytes outside the destination were written", len);
 }
 
+/* nr_crc32c_skip over buf[0, head) and buf[head + skip, + len), the data
+ * placed to end exactly where an inaccessible page begins. */
+static void check_skip(uint8_t *page_end, const uint8_t *src, size_t head, size_t skip,
+                       size_t len, uint32_t crc)
+{
+    size_t total = head + skip + len;
+    uint8_t *buf = page_end - total;
+
+    memcpy(buf, src, total);
+    uint32_t want = isal_crc32c(isal_crc32c(crc, buf, head), buf + head + skip, len);
+    uint32_t got = nr_crc32c_skip(crc, buf, head, skip, len);
+
+    n_cases++;
+    if (got != want)
+        UNIT_CHECK(got == want, "skip: head %zu skip %zu len %zu crc %08x: got %08x, want %08x",
+                   head, skip, len, crc, got, want);
+}
+
+static void test_skip(const uint8_t *src, uint64_t *seed)
+{
+    static const size_t skips[] = {0, 1, 4, 7, 16, 64, 100};
+    long page = sysconf(_SC_PAGESIZE);
+    size_t span = 4 * 4096u;
+    unsigned failed_before = unit_failed();
+    uint8_t *map = mmap(NULL, span + (size_t)page, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    UNIT_CHECK(map != MAP_FAILED, "mmap for the skip test");
+    if (map == MAP_FAILED)
+        return;
+    UNIT_CHECK(mprotect(map + span, (size_t)page, PROT_NONE) == 0, "guard page");
+    /* The frame header's shape (60 bytes, the 4-byte CRC field, then every
+     * payload length of a standard frame), then a spread of the others. */
+    for (size_t len = 0; len <= 1440 && unit_failed() == failed_before; len++)
+        check_skip(map + span, src, 60, 4, len, (uint32_t)len * 2654435761u);
+    for (size_t head = 0; head <= 300 && unit_failed() == failed_before; head++)
+        for (size_t k = 0; k < sizeof(skips) / sizeof(skips[0]); k++)
+            for (size_t len = 0; len <= 300; len += 1 + head % 7)
+                check_skip(map + span, src, head, skips[k], len, (uint32_t)(head + len));
+    for (uint32_t k = 0; k < 2000 && unit_failed() == failed_before; k++) {
+        size_t head = unit_below(seed, 6000), skip = unit_below(seed, 200);
+        size_t len = unit_below(seed, span - 6200);
+
+        check_skip(map + span, src + unit_below(seed, 64), head, skip, len,
+                   (uint32_t)unit_rand(seed));
+    }
+    UNIT_CHECK(nr_crc32c_skip(0, "123456789", 9, 0, 0) == 0xe3069283u, "skip: check value");
+    UNIT_CHECK(nr_crc32c_skip(0, "1234xx56789", 4, 2, 5) == 0xe3069283u,
+               "skip: check value around a gap");
+    munmap(map, span + (size_t)page);
+}
+
 int main(void)
 {
     static const uint32_t starts[] = {0, 0xffffffffu, 0x12345678u};
@@ -79,6 +135,7 @@ int main(void)
         check_one(src + sa, dst + GUARD + da, len < MAX_LEN - 4096 ? len : MAX_LEN - 4096,
                   starts[k % 3]);
     }
+    test_skip(src, &seed);
     UNIT_CHECK(unit_failed() == failed_before, "%u cases compared with ISA-L", n_cases);
     free(src);
     free(dst);
