@@ -3,27 +3,34 @@
  *
  * For each transport (net_af_packet and net_af_xdp on veths in namespaces made
  * by deploy/netns.sh, net_memif, kernel UDP on loopback), each message size
- * (64 B, 1 KiB) and each idle policy (busy, adaptive):
- *   - raw: a plain burst sender and receiver of frames of the size one
- *     message takes alone (Ethernet/IPv4/UDP + message; for UDP datagrams of
- *     the message size), no nicraft logic: frames/s at the receiver;
- *   - nicraft: dp_lcore + dp_net + dp_frame (messages batched into frames up
- *     to the MTU, CRC32C, decode, filter) from sender to receiver: messages/s
- *     at the receiver;
+ * (64 B, 1 KiB) and each idle policy (busy, adaptive), one sender and one
+ * receiver process run, in turn:
  *   - rtt: ping-pong of one message, p50/p99, back to back;
  *   - wake: the same after 5 ms of silence (the echo side has gone idle):
- *     what `adaptive` costs once it has blocked.
+ *     what `adaptive` costs once it has blocked;
+ *   - raw and nicraft phases, alternating, raw first and last: raw is a
+ *     plain burst sender and receiver of frames of the size one message
+ *     takes alone (Ethernet/IPv4/UDP + message; for UDP datagrams of the
+ *     message size), no nicraft logic, busy: frames/s at the receiver;
+ *     nicraft is dp_lcore + dp_net + dp_frame (messages batched into frames
+ *     up to the MTU, CRC32C, decode, filter): messages/s at the receiver.
+ *     The ratio of each nicraft phase is taken against the raw phases
+ *     either side of it, in the same two processes; the line gives the
+ *     median and the range.
  * The two processes are pinned apart (EAL -l 0 / -l 1: two vCPUs). The
  * orchestrator re-executes this program with --role rx|tx in the right
  * namespace and reads one `result ...` line from each.
  *
- * Usage: dataplane-bench [--quick] [--seconds S] [--transports a,b] [--check]
+ * Usage: dataplane-bench [--quick] [--seconds S] [--rounds N] [--transports a,b]
+ *                        [--size N] [--netns PATH] [--check]
+ *   --seconds: each phase (2; --quick 0.25); --rounds: nicraft phases (3);
  *   --check: exit 1 unless every case measured a non-zero rate (smoke test).
  * One line per case:
  *   transport=... size=... idle=... msgs_per_s=... rtt_p50_us=... rtt_p99_us=...
- *   raw_frames_per_s=... ratio=... wake_p50_us=... wake_p99_us=... frames_per_s=...
- *   rx_idle_yields=... rx_idle_blocks=... (the receiver's idle steps while the
- *   stream ran: adaptive yielding or blocking with traffic in flight)
+ *   raw_frames_per_s=... ratio=... ratio_range=lo-hi wake_p50_us=... wake_p99_us=...
+ *   frames_per_s=... rx_idle_yields=... rx_idle_blocks=... (the receiver's idle
+ *   steps while nicraft streamed: adaptive yielding or blocking with traffic
+ *   in flight)
  */
 #include <sys/wait.h>
 
@@ -162,31 +169,32 @@ struct transport {
 };
 
 /* One rx/tx pair; returns false when either did not report. */
-static bool run_pair(const struct transport *t, const char *mode, uint32_t size, const char *idle,
-                     double seconds, uint32_t n_rtt, uint32_t n_wake, char *rx_line,
+static bool run_pair(const struct transport *t, uint32_t size, const char *idle, double seconds,
+                     uint32_t rounds, uint32_t n_rtt, uint32_t n_wake, char *rx_line,
                      char *tx_line)
 {
     static unsigned int n_runs;
-    char port[16], sz[16], secs_rx[16], secs_tx[16], nr[16], nw[16], pr[32], pt[32], ns1[32], ns2[32];
+    char port[16], sz[16], secs_rx[16], secs_tx[16], nr[16], nw[16], nrounds[16], pr[32], pt[32],
+            ns1[32], ns2[32];
+    double phases_s = (2 * rounds + 1) * (seconds + 0.04);
     snprintf(sz, sizeof(sz), "%u", size);
     snprintf(port, sizeof(port), "%u", g_udp_port);
-    snprintf(secs_rx, sizeof(secs_rx), "%.2f", seconds + 30);
+    snprintf(secs_rx, sizeof(secs_rx), "%.2f", phases_s + n_wake * 0.0055 + 60);
     snprintf(secs_tx, sizeof(secs_tx), "%.2f", seconds);
     snprintf(nr, sizeof(nr), "%u", n_rtt);
     snprintf(nw, sizeof(nw), "%u", n_wake);
+    snprintf(nrounds, sizeof(nrounds), "%u", rounds);
     snprintf(pr, sizeof(pr), "%sr%u", g_prefix, n_runs);
     snprintf(pt, sizeof(pt), "%st%u", g_prefix, n_runs++);
     snprintf(ns1, sizeof(ns1), "%s-h1", g_prefix);
     snprintf(ns2, sizeof(ns2), "%s-h2", g_prefix);
-    const char *rx_args[] = {"--role", "rx", "--mode", mode, "--transport", t->name,
-                             "--vdev", t->vdev_rx, "--prefix", pr, "--lcore", "0",
-                             "--ip", t->ip_rx, "--size", sz, "--seconds", secs_rx,
-                             "--idle", idle, "--port", port, NULL};
-    const char *tx_args[] = {"--role", "tx", "--mode", mode, "--transport", t->name,
-                             "--vdev", t->vdev_tx, "--prefix", pt, "--lcore", "1",
-                             "--ip", t->ip_tx, "--peer", t->ip_rx, "--size", sz,
-                             "--seconds", secs_tx, "--idle", idle, "--rtt", nr, "--wake", nw,
-                             "--port", port, NULL};
+    const char *rx_args[] = {"--role", "rx", "--transport", t->name, "--vdev", t->vdev_rx,
+                             "--prefix", pr, "--lcore", "0", "--ip", t->ip_rx, "--size", sz,
+                             "--seconds", secs_rx, "--idle", idle, "--port", port, NULL};
+    const char *tx_args[] = {"--role", "tx", "--transport", t->name, "--vdev", t->vdev_tx,
+                             "--prefix", pt, "--lcore", "1", "--ip", t->ip_tx, "--peer",
+                             t->ip_rx, "--size", sz, "--seconds", secs_tx, "--rounds", nrounds,
+                             "--idle", idle, "--rtt", nr, "--wake", nw, "--port", port, NULL};
     struct child rx, tx;
     char ready[64];
     if (spawn(&rx, 0, t->needs_ns ? ns1 : NULL, rx_args) != 0)
@@ -199,7 +207,7 @@ static bool run_pair(const struct transport *t, const char *mode, uint32_t size,
         child_reap(&rx, 0, false);
         return false;
     }
-    double budget = seconds + n_rtt * 0.0002 + n_wake * 0.0055 + 20;
+    double budget = phases_s + n_rtt * 0.0002 + n_wake * 0.0055 + 20;
     bool tx_ok = child_read(&tx, "result", tx_line, 512, budget);
     bool rx_ok = child_read(&rx, "result", rx_line, 512, 10);
     child_reap(&tx, 1, tx_ok);
@@ -207,52 +215,80 @@ static bool run_pair(const struct transport *t, const char *mode, uint32_t size,
     return tx_ok && rx_ok;
 }
 
+/* Parses "key=a,b,c" from line into v (at most max); returns the count. */
+static int field_list(const char *line, const char *key, double *v, int max)
+{
+    const char *p = strstr(line, key);
+    int n = 0;
+    if (p == NULL)
+        return 0;
+    p += strlen(key);
+    while (n < max) {
+        char *end;
+        v[n] = strtod(p, &end);
+        if (end == p)
+            break;
+        n++;
+        if (*end != ',')
+            break;
+        p = end + 1;
+    }
+    return n;
+}
+
+static double median(double *v, int n)
+{
+    for (int i = 1; i < n; i++) /* insertion sort: a handful of values */
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double x = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = x;
+        }
+    return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static void bench_transport(const struct transport *t, const uint32_t *sizes, int n_sizes,
-                            double seconds, uint32_t n_rtt, uint32_t n_wake, int *n_bad)
+                            double seconds, uint32_t rounds, uint32_t n_rtt, uint32_t n_wake,
+                            int *n_bad)
 {
     static const char *const idles[] = {"busy", "adaptive"};
     char rx_line[512], tx_line[512];
     for (int s = 0; s < n_sizes && !g_signal; s++) {
-        /* Raw runs bracket the nicraft ones (before and after, mean of those
-         * that reported): on a shared host the load drifts between runs. */
-        double raw = 0, raw_sum = 0;
-        int n_raw = 0;
-        if (run_pair(t, "raw", sizes[s], "busy", seconds, 0, 0, rx_line, tx_line) &&
-            field(rx_line, "rate=") > 0)
-            raw_sum += field(rx_line, "rate="), n_raw++;
-        double msgs_v[2] = {0, 0};
-        bool ok_v[2] = {false, false};
-        char rx_v[2][512], tx_v[2][512];
         for (int i = 0; i < 2 && !g_signal; i++) {
-            ok_v[i] = run_pair(t, "nr", sizes[s], idles[i], seconds, n_rtt, n_wake, rx_v[i],
-                               tx_v[i]);
-            msgs_v[i] = ok_v[i] ? field(rx_v[i], "rate=") : 0;
-        }
-        if (run_pair(t, "raw", sizes[s], "busy", seconds, 0, 0, rx_line, tx_line) &&
-            field(rx_line, "rate=") > 0)
-            raw_sum += field(rx_line, "rate="), n_raw++;
-        raw = n_raw > 0 ? raw_sum / n_raw : 0;
-        for (int i = 0; i < 2 && !g_signal; i++) {
-            bool ok = ok_v[i];
-            double msgs = msgs_v[i];
-            memcpy(rx_line, rx_v[i], sizeof(rx_line));
-            memcpy(tx_line, tx_v[i], sizeof(tx_line));
-            if (!ok || msgs <= 0 || raw <= 0) {
+            /* raw phases r0..r_rounds around nicraft phases n0..n_{rounds-1}:
+             * ratio k = n_k / mean(r_k, r_k+1), and the median of those. */
+            double raw[PHASES_MAX], nrv[PHASES_MAX], ratio[PHASES_MAX];
+            int n_ratio = 0;
+            bool ok = run_pair(t, sizes[s], idles[i], seconds, rounds, n_rtt, n_wake, rx_line,
+                               tx_line);
+            int n_raw = ok ? field_list(rx_line, "raw=", raw, PHASES_MAX) : 0;
+            int n_nr = ok ? field_list(rx_line, "nr=", nrv, PHASES_MAX) : 0;
+            for (int k = 0; k < n_nr && k + 1 < n_raw; k++)
+                if (nrv[k] > 0 && raw[k] > 0 && raw[k + 1] > 0)
+                    ratio[n_ratio++] = nrv[k] / ((raw[k] + raw[k + 1]) / 2);
+            if (n_ratio == 0) {
                 (*n_bad)++;
-                printf("transport=%s size=%u idle=%s msgs_per_s=%s rtt_p50_us=- rtt_p99_us=- "
-                       "raw_frames_per_s=%.0f ratio=- (not measurable: %s)\n",
-                       t->name, sizes[s], idles[i], ok ? "0" : "-", raw,
-                       !ok ? "a process failed or timed out" : "nothing received");
+                printf("transport=%s size=%u idle=%s msgs_per_s=- rtt_p50_us=- rtt_p99_us=- "
+                       "raw_frames_per_s=- ratio=- (not measurable: %s)\n",
+                       t->name, sizes[s], idles[i],
+                       !ok ? "a process failed or timed out" : "a phase received nothing");
                 fflush(stdout);
                 continue;
             }
+            double lo = ratio[0], hi = ratio[0];
+            for (int k = 1; k < n_ratio; k++)
+                lo = ratio[k] < lo ? ratio[k] : lo, hi = ratio[k] > hi ? ratio[k] : hi;
+            double r_med = median(ratio, n_ratio);
+            double raw_med = median(raw, n_raw), nr_med = median(nrv, n_nr);
             printf("transport=%s size=%u idle=%s msgs_per_s=%.0f rtt_p50_us=%.1f "
-                   "rtt_p99_us=%.1f raw_frames_per_s=%.0f ratio=%.2f wake_p50_us=%.1f "
-                   "wake_p99_us=%.1f frames_per_s=%.0f rx_idle_yields=%.0f rx_idle_blocks=%.0f\n",
-                   t->name, sizes[s], idles[i], msgs, field(tx_line, "rtt_p50="),
-                   field(tx_line, "rtt_p99="), raw, msgs / raw, field(tx_line, "wake_p50="),
-                   field(tx_line, "wake_p99="), field(rx_line, "frames_per_s="),
-                   field(rx_line, "idle_yields="), field(rx_line, "idle_blocks="));
+                   "rtt_p99_us=%.1f raw_frames_per_s=%.0f ratio=%.2f ratio_range=%.2f-%.2f "
+                   "wake_p50_us=%.1f wake_p99_us=%.1f frames_per_s=%.0f rx_idle_yields=%.0f "
+                   "rx_idle_blocks=%.0f\n",
+                   t->name, sizes[s], idles[i], nr_med, field(tx_line, "rtt_p50="),
+                   field(tx_line, "rtt_p99="), raw_med, r_med, lo, hi,
+                   field(tx_line, "wake_p50="), field(tx_line, "wake_p99="),
+                   field(rx_line, "frames_per_s="), field(rx_line, "idle_yields="),
+                   field(rx_line, "idle_blocks="));
             fflush(stdout);
         }
     }
@@ -261,14 +297,16 @@ static void bench_transport(const struct transport *t, const uint32_t *sizes, in
 static int orchestrate(int argc, char **argv)
 {
     double seconds = 2;
-    uint32_t n_rtt = 20000, n_wake = 400;
+    uint32_t n_rtt = 20000, n_wake = 400, rounds = 3;
     const char *list = "af_packet,af_xdp,memif,udp";
     uint32_t sizes[2] = {64, 1024};
     int n_sizes = 2;
     bool is_check = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
-            seconds = 0.3, n_rtt = 2000, n_wake = 40;
+            seconds = 0.25, n_rtt = 2000, n_wake = 40;
+        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
+            rounds = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--check") == 0)
             is_check = true;
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
@@ -280,13 +318,16 @@ static int orchestrate(int argc, char **argv)
         else if (strcmp(argv[i], "--netns") == 0 && i + 1 < argc)
             snprintf(g_netns, sizeof(g_netns), "%s", argv[++i]);
         else {
-            fprintf(stderr, "usage: dataplane-bench [--quick] [--seconds S] [--transports "
-                            "af_packet,af_xdp,memif,udp] [--size N] [--netns PATH] [--check]\n");
+            fprintf(stderr, "usage: dataplane-bench [--quick] [--seconds S] [--rounds N] "
+                            "[--transports af_packet,af_xdp,memif,udp] [--size N] "
+                            "[--netns PATH] [--check]\n");
             return 2;
         }
     }
-    if (seconds <= 0 || seconds > 60 || sizes[0] < 8 || sizes[0] > 1300) {
-        fprintf(stderr, "dataplane-bench: --seconds in (0, 60], --size in 8..1300\n");
+    if (seconds <= 0 || seconds > 60 || sizes[0] < 8 || sizes[0] > 1300 || rounds < 1 ||
+        2 * rounds + 1 > PHASES_MAX) {
+        fprintf(stderr, "dataplane-bench: --seconds in (0, 60], --size in 8..1300, --rounds in "
+                        "1..%u\n", (PHASES_MAX - 1) / 2);
         return 2;
     }
     const char *ci = getenv("CI");
@@ -349,10 +390,13 @@ static int orchestrate(int argc, char **argv)
             fprintf(stderr, "dataplane-bench: unknown transport %s\n", name);
             return 2;
         }
-        bench_transport(&t, sizes, n_sizes, seconds, n_rtt, n_wake, &n_bad);
+        bench_transport(&t, sizes, n_sizes, seconds, rounds, n_rtt, n_wake, &n_bad);
     }
-    printf("# %.1f s; raw = plain burst of frames of (headers + one message), busy; "
-           "wake = round trip after 5 ms idle\n", dp_bench_now_s() - t0);
+    printf("# %.1f s; raw = plain burst of frames of (headers + one message), busy, in the "
+           "same two processes as nicraft: %u nicraft phases of %.2f s between %u raw ones; "
+           "ratio = median over nicraft phases of msgs/s over the mean of the raw phases either "
+           "side; wake = round trip after 5 ms idle\n",
+           dp_bench_now_s() - t0, rounds, seconds, rounds + 1);
     return is_check && n_bad > 0 ? 1 : 0;
 }
 

@@ -1,6 +1,7 @@
 /* dp_bench.h - what the dataplane benchmark's two halves share: the
  * orchestrator (dataplane_bench.c) re-executes the program with --role, and
- * dp_bench_role.c runs that role (a raw or nicraft sender or receiver). */
+ * dp_bench_role.c runs that role: the sender or the receiver of raw phases
+ * and nicraft phases in turn. */
 #ifndef NICRAFT_DP_BENCH_H
 #define NICRAFT_DP_BENCH_H
 
@@ -9,7 +10,11 @@
 #define KIND_DATA 1u
 #define KIND_PING 2u
 #define KIND_STOP 3u
-#define RAW_ETHERTYPE_STOP 0x88b6u
+#define KIND_PHASE 4u              /* u32: the phase that begins */
+#define RAW_ETHERTYPE_MARK 0x88b6u /* raw frame: u32 phase after the Ethernet header */
+#define RAW_UDP_MARK "PHAS"        /* raw datagram: this, then the u32 phase */
+#define PHASE_STOP UINT32_MAX
+#define PHASES_MAX 21u             /* 2 * rounds + 1 */
 #define RTT_MAX 20000u
 #define BURST 32u
 #define UDP_BATCH 32u

@@ -47,11 +47,20 @@ double dp_bench_now_s(void)
 /* ------------------------------------------------------------------ roles */
 
 struct role_opts {
-    const char *role, *mode, *transport, *vdev, *prefix, *lcore, *ip, *peer;
+    const char *role, *transport, *vdev, *prefix, *lcore, *ip, *peer;
     uint32_t size;
     double seconds;     /* throughput phase (tx) or lifetime bound (rx) */
-    uint32_t n_rtt, n_wake;
+    uint32_t n_rtt, n_wake, rounds;
     enum dp_idle_policy idle;
+};
+
+/* What the receiver saw in one phase: data units (raw frames or nicraft
+ * messages), nicraft frames, when the first and the last arrived (taken
+ * once per burst), and the idle policy's steps between them. */
+struct phase_stat {
+    uint64_t n, frames;
+    double t_first, t_last;
+    uint64_t yields_first, blocks_first, yields_last, blocks_last;
 };
 
 /* An I/O endpoint: a DPDK poller or a kernel UDP socket. */
@@ -73,12 +82,10 @@ struct io {
     struct dp_stats stats;
     struct dp_frame_addr addr;
     volatile bool stop;
-    /* rx side counters */
-    uint64_t n_msgs, n_frames;
-    double t_first, t_last;
+    /* rx side: the phase running (-1 before the first) and each one's counts */
+    int32_t phase;
+    struct phase_stat ph[PHASES_MAX];
     double t_frame;          /* when the burst being decoded arrived; 0: not yet taken */
-    uint64_t yields_first, blocks_first; /* idle counters at the first data message */
-    uint64_t yields_last, blocks_last;   /* and at the last */
     /* tx side: the echo seen */
     uint32_t want_seq;
     bool got_echo;
@@ -151,8 +158,9 @@ static void handle_payload(struct io *io, const uint8_t *p, uint32_t len, uint32
 {
     io->reply_ip_be = src_ip_be;
     io->reply_port_be = src_port_be;
-    io->n_frames++;
-    if (io->t_frame == 0) /* once per burst that brought something, as raw_rx */
+    if (io->phase >= 0 && io->phase % 2 == 1)
+        io->ph[io->phase].frames++;
+    if (io->t_frame == 0) /* once per burst that brought something, as raw_rx_poll */
         io->t_frame = dp_bench_now_s();
     dp_rx_payload(&io->filter, NULL, p, len, 0, on_msg, io, &io->stats, NULL);
 }
@@ -213,6 +221,32 @@ static bool send_one(struct io *io, uint16_t kind, const uint8_t *data, uint32_t
     return true;
 }
 
+/* One unit of data in the running phase, arrived at t. */
+static void phase_count(struct io *io, uint64_t n, double t)
+{
+    const struct dp_idle *idle = io->is_udp ? &io->idle : &io->lc.idle;
+    struct phase_stat *ph = &io->ph[io->phase];
+    if (ph->n == 0) {
+        ph->t_first = t;
+        ph->yields_first = idle->n_yields;
+        ph->blocks_first = idle->n_blocks;
+    }
+    ph->t_last = t;
+    ph->yields_last = idle->n_yields;
+    ph->blocks_last = idle->n_blocks;
+    ph->n += n;
+}
+
+/* A phase marker: switch to phase p (markers repeat; only a later phase
+ * counts), or stop. */
+static void phase_mark(struct io *io, uint32_t p)
+{
+    if (p == PHASE_STOP)
+        io->stop = true;
+    else if (p < PHASES_MAX && (int32_t)p > io->phase)
+        io->phase = (int32_t)p;
+}
+
 static void on_msg(void *ctx, const struct dp_msg *m)
 {
     struct io *io = ctx;
@@ -220,24 +254,19 @@ static void on_msg(void *ctx, const struct dp_msg *m)
     if (m->len >= 4)
         memcpy(&seq, m->data, 4);
     switch (m->kind) {
-    case KIND_DATA: {
-        const struct dp_idle *idle = io->is_udp ? &io->idle : &io->lc.idle;
-        if (io->n_msgs == 0) {
-            io->t_first = io->t_frame;
-            io->yields_first = idle->n_yields;
-            io->blocks_first = idle->n_blocks;
-        }
-        io->t_last = io->t_frame;
-        io->yields_last = idle->n_yields;
-        io->blocks_last = idle->n_blocks;
-        io->n_msgs++;
+    case KIND_DATA:
+        if (io->phase >= 0 && io->phase % 2 == 1) /* late frames of another phase: not counted */
+            phase_count(io, 1, io->t_frame);
         break;
-    }
     case KIND_PING:
         if (io->addr.sender_id == 2) /* the rx side echoes */
             send_one(io, KIND_PING, m->data, m->len, true);
         else if (seq == io->want_seq)
             io->got_echo = true;
+        break;
+    case KIND_PHASE:
+        if (m->len == 4)
+            phase_mark(io, seq);
         break;
     case KIND_STOP:
         io->stop = true;
@@ -251,6 +280,7 @@ static void io_open(struct io *io, const struct role_opts *o, bool is_rx)
     struct dp_idle_conf ic;
     dp_idle_conf_default(&ic, o->idle);
     memset(io, 0, sizeof(*io));
+    io->phase = -1;
     uint64_t self = is_rx ? 2 : 1;
     io->filter = (struct dp_rx_filter){.cluster_id = CLUSTER_ID, .self_id = self};
     io->addr = (struct dp_frame_addr){.cluster_id = CLUSTER_ID, .sender_id = self,
@@ -301,6 +331,20 @@ static void io_open(struct io *io, const struct role_opts *o, bool is_rx)
         io_fail("lcore", &err);
 }
 
+/* ---- Phases ----
+ *
+ * One sender and one receiver process measure both rates: phase 0, 2, 4 ...
+ * raw, 1, 3, 5 ... nicraft, so that each nicraft phase has a raw one just
+ * before and just after it between the same two processes (the issue's
+ * "same PMD between the same two processes"; on this host memif's rate
+ * also changes with the process pair, 2 to 13 Mpps, so separate pairs made
+ * ratios of 0.25 and 3.9). Between phases the sender is silent for
+ * PHASE_GAP_S, then marks the next phase in the receiver's current framing
+ * (a raw marker ends a raw phase, a nicraft KIND_PHASE message a nicraft
+ * one), three times. */
+
+#define PHASE_GAP_S 0.03
+
 /* ---- raw: no nicraft logic. ---- */
 
 static void raw_template(uint8_t *f, uint32_t len)
@@ -312,63 +356,85 @@ static void raw_template(uint8_t *f, uint32_t len)
         f[i] = (uint8_t)i;
 }
 
-static int raw_rx(struct io *io, const struct role_opts *o)
+/* A raw marker: an Ethernet frame of RAW_ETHERTYPE_MARK with the phase after
+ * the header, or a UDP datagram "PHAS" + phase (raw data datagrams start
+ * with raw_template's broadcast address, 0xff bytes). */
+static void raw_send_mark(struct io *io, uint32_t phase)
 {
-    double end = dp_bench_now_s() + o->seconds;
-    uint64_t n = 0, iter = 0;
-    double t_first = 0, t_last = 0;
-    bool stop = false;
-    printf("ready\n");
-    fflush(stdout);
-    while (!stop && (++iter % 4096 != 0 || dp_bench_now_s() < end)) {
-        uint32_t got = 0;
+    for (int i = 0; i < 3; i++) {
         if (io->is_udp) {
-            struct mmsghdr mh[UDP_BATCH];
-            struct iovec iov[UDP_BATCH];
-            memset(mh, 0, sizeof(mh));
-            for (uint32_t i = 0; i < UDP_BATCH; i++) {
-                iov[i] = (struct iovec){.iov_base = io->rxbuf[i], .iov_len = FRAME_CAP + 64};
-                mh[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
-            }
-            int k = recvmmsg(io->fd, mh, UDP_BATCH, MSG_DONTWAIT, NULL);
-            for (int i = 0; i < k; i++)
-                if (mh[i].msg_len == 1)
-                    stop = true;
-                else
-                    got++;
+            memcpy(io->txbuf[0], RAW_UDP_MARK, 4);
+            memcpy(io->txbuf[0] + 4, &phase, 4);
+            io->txlen[0] = 8;
+            io->n_txq = 1;
+            io_flush(io);
         } else {
-            struct rte_mbuf *pkts[BURST];
-            uint16_t k = rte_eth_rx_burst(io->port.port_id, 0, pkts, BURST);
-            for (uint16_t i = 0; i < k; i++) {
-                const uint8_t *f = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
-                if (f[12] == (RAW_ETHERTYPE_STOP >> 8) && f[13] == (RAW_ETHERTYPE_STOP & 0xff))
-                    stop = true;
-                else if (f[12] == 0x88 && f[13] == 0xb5)
-                    got++;
-            }
-            rte_pktmbuf_free_bulk(pkts, k);
+            struct rte_mbuf *m = rte_pktmbuf_alloc(io->lc.pool);
+            if (m == NULL)
+                break;
+            uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+            raw_template(f, 60);
+            f[12] = RAW_ETHERTYPE_MARK >> 8;
+            f[13] = RAW_ETHERTYPE_MARK & 0xff;
+            memcpy(f + 14, &phase, 4);
+            m->data_len = m->pkt_len = 60;
+            if (rte_eth_tx_burst(io->port.port_id, 0, &m, 1) == 0)
+                rte_pktmbuf_free(m);
         }
-        if (got > 0) {
-            double t = dp_bench_now_s();
-            if (n == 0)
-                t_first = t;
-            t_last = t;
-            n += got;
-        }
-        io_idle(io, got);
+        usleep(1000);
     }
-    double rate = n > 1 && t_last > t_first ? (double)(n - 1) / (t_last - t_first) : 0;
-    printf("result rx_units=%" PRIu64 " rate=%.0f\n", n, rate);
-    return 0;
 }
 
-static int raw_tx(struct io *io, const struct role_opts *o)
+/* One receive of a raw phase: counts data frames, takes markers. */
+static void raw_rx_poll(struct io *io, const struct role_opts *o)
+{
+    uint32_t got = 0;
+    if (io->is_udp) {
+        struct mmsghdr mh[UDP_BATCH];
+        struct iovec iov[UDP_BATCH];
+        memset(mh, 0, sizeof(mh));
+        for (uint32_t i = 0; i < UDP_BATCH; i++) {
+            iov[i] = (struct iovec){.iov_base = io->rxbuf[i], .iov_len = FRAME_CAP + 64};
+            mh[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
+        }
+        int k = recvmmsg(io->fd, mh, UDP_BATCH, MSG_DONTWAIT, NULL);
+        for (int i = 0; i < k; i++) {
+            const uint8_t *d = io->rxbuf[i];
+            if (mh[i].msg_len == 8 && memcmp(d, RAW_UDP_MARK, 4) == 0) {
+                uint32_t p;
+                memcpy(&p, d + 4, 4);
+                phase_mark(io, p);
+            } else if (mh[i].msg_len == o->size) {
+                got++;
+            }
+        }
+    } else {
+        struct rte_mbuf *pkts[BURST];
+        uint16_t k = rte_eth_rx_burst(io->port.port_id, 0, pkts, BURST);
+        for (uint16_t i = 0; i < k; i++) {
+            const uint8_t *f = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+            if (f[12] == 0x88 && f[13] == 0xb5) {
+                got++;
+            } else if (f[12] == (RAW_ETHERTYPE_MARK >> 8) &&
+                       f[13] == (RAW_ETHERTYPE_MARK & 0xff) && pkts[i]->data_len >= 18) {
+                uint32_t p;
+                memcpy(&p, f + 14, 4);
+                phase_mark(io, p);
+            }
+        }
+        rte_pktmbuf_free_bulk(pkts, k);
+    }
+    if (got > 0 && io->phase >= 0 && io->phase % 2 == 0)
+        phase_count(io, got, dp_bench_now_s());
+}
+
+/* Blasts raw frames (Ethernet/IPv4/UDP-sized, or datagrams) for s seconds. */
+static void raw_blast(struct io *io, const struct role_opts *o, double s)
 {
     uint32_t len = io->is_udp ? o->size : DP_NET_HDR_LEN + o->size;
     uint8_t tmpl[FRAME_CAP + 64];
-    uint64_t sent = 0;
     raw_template(tmpl, len);
-    double end = dp_bench_now_s() + o->seconds;
+    double end = dp_bench_now_s() + s;
     while (dp_bench_now_s() < end) {
         if (io->is_udp) {
             for (uint32_t i = 0; i < UDP_BATCH; i++) {
@@ -377,7 +443,6 @@ static int raw_tx(struct io *io, const struct role_opts *o)
             }
             io->n_txq = UDP_BATCH;
             io_flush(io);
-            sent += UDP_BATCH;
             continue;
         }
         struct rte_mbuf *pkts[BURST];
@@ -389,53 +454,93 @@ static int raw_tx(struct io *io, const struct role_opts *o)
             pkts[i]->pkt_len = len;
         }
         uint16_t k = rte_eth_tx_burst(io->port.port_id, 0, pkts, BURST);
-        sent += k;
         if (k < BURST)
             rte_pktmbuf_free_bulk(pkts + k, BURST - k);
     }
-    usleep(100000);
-    for (int i = 0; i < 5; i++) { /* stop frames, a few in case of loss */
-        if (io->is_udp) {
-            io->txlen[0] = 1;
-            io->n_txq = 1;
-            io_flush(io);
-        } else {
-            struct rte_mbuf *m = rte_pktmbuf_alloc(io->lc.pool);
-            if (m == NULL)
-                break;
-            raw_template(rte_pktmbuf_mtod(m, uint8_t *), 60);
-            rte_pktmbuf_mtod(m, uint8_t *)[12] = RAW_ETHERTYPE_STOP >> 8;
-            rte_pktmbuf_mtod(m, uint8_t *)[13] = RAW_ETHERTYPE_STOP & 0xff;
-            m->data_len = m->pkt_len = 60;
-            if (rte_eth_tx_burst(io->port.port_id, 0, &m, 1) == 0)
-                rte_pktmbuf_free(m);
-        }
-        usleep(10000);
-    }
-    printf("result tx_units=%" PRIu64 "\n", sent);
-    return 0;
 }
 
 /* ---- nicraft ---- */
 
-static int nr_rx(struct io *io, const struct role_opts *o)
+static void nr_send_mark(struct io *io, uint32_t phase)
+{
+    for (int i = 0; i < 3; i++) {
+        send_one(io, KIND_PHASE, (const uint8_t *)&phase, 4, false);
+        io_poll(io);
+        usleep(1000);
+    }
+}
+
+/* Blasts nicraft messages for s seconds: frames filled to the MTU. */
+static void nr_blast(struct io *io, const struct role_opts *o, double s, uint64_t *seq)
+{
+    uint8_t msg[64];
+    memset(msg, 0xa5, sizeof(msg));
+    double end = dp_bench_now_s() + s;
+    while (dp_bench_now_s() < end) {
+        for (uint32_t f = 0; f < BURST; f++) {
+            uint8_t *buf = io_begin(io);
+            if (buf == NULL)
+                break;
+            struct dp_builder b;
+            dp_builder_init(&b, &io->addr, buf, FRAME_CAP);
+            for (;;) {
+                uint8_t *m = dp_builder_reserve(&b, KIND_DATA, o->size);
+                if (m == NULL)
+                    break;
+                memcpy(m, seq, 4);
+                if (o->size > 4)
+                    memcpy(m + 4, msg, o->size - 4 < 64 ? o->size - 4 : 64);
+                (*seq)++;
+            }
+            io_commit(io, htons(g_udp_port), dp_builder_finish(&b));
+        }
+        io_flush(io);
+        io_poll(io);
+    }
+}
+
+static double phase_rate(const struct phase_stat *ph)
+{
+    return ph->n > 1 && ph->t_last > ph->t_first ? (double)(ph->n - 1) / (ph->t_last - ph->t_first)
+                                                 : 0;
+}
+
+/* The receiver: nicraft polling (echoing pings) until a raw phase begins,
+ * raw polling in raw phases, until the sender's stop or the time bound. */
+static int role_rx(struct io *io, const struct role_opts *o)
 {
     double end = dp_bench_now_s() + o->seconds;
     uint64_t iter = 0;
     printf("ready\n");
     fflush(stdout);
-    while (!io->stop && (++iter % 4096 != 0 || dp_bench_now_s() < end))
-        io_idle(io, io_poll(io));
-    double rate = io->n_msgs > 1 && io->t_last > io->t_first
-                      ? (double)(io->n_msgs - 1) / (io->t_last - io->t_first) : 0;
-    double frames = io->n_msgs > 1 && io->t_last > io->t_first
-                        ? (double)io->n_frames / (io->t_last - io->t_first) : 0;
-    /* Idle steps taken between the first and the last data message: an
-     * adaptive receiver that yields or blocks while the stream runs. */
-    printf("result rx_units=%" PRIu64 " rate=%.0f frames_per_s=%.0f drops=%" PRIu64
-           " idle_yields=%" PRIu64 " idle_blocks=%" PRIu64 "\n",
-           io->n_msgs, rate, frames, io->stats.drops[DP_DROP_BAD_CHECKSUM],
-           io->yields_last - io->yields_first, io->blocks_last - io->blocks_first);
+    while (!io->stop && (++iter % 4096 != 0 || dp_bench_now_s() < end)) {
+        if (io->phase >= 0 && io->phase % 2 == 0)
+            raw_rx_poll(io, o); /* busy, as a plain receiver would */
+        else
+            io_idle(io, io_poll(io));
+    }
+    /* raw=r0,r2,... nr=r1,r3,... (0 for a phase that got fewer than two
+     * units); the nicraft frames/s and idle steps over the nicraft phases. */
+    char raw[256] = "", nr[256] = "";
+    double nr_frames = 0, nr_time = 0;
+    uint64_t yields = 0, blocks = 0;
+    for (int32_t p = 0; p <= io->phase && p < (int32_t)PHASES_MAX; p++) {
+        const struct phase_stat *ph = &io->ph[p];
+        char *list = p % 2 == 0 ? raw : nr;
+        size_t used = strlen(list);
+        snprintf(list + used, 256 - used, "%s%.0f", used > 0 ? "," : "", phase_rate(ph));
+        if (p % 2 == 1 && ph->n > 1) {
+            nr_frames += (double)ph->frames;
+            nr_time += ph->t_last - ph->t_first;
+            yields += ph->yields_last - ph->yields_first;
+            blocks += ph->blocks_last - ph->blocks_first;
+        }
+    }
+    printf("result raw=%s nr=%s frames_per_s=%.0f drops=%" PRIu64 " idle_yields=%" PRIu64
+           " idle_blocks=%" PRIu64 "\n",
+           raw[0] != '\0' ? raw : "0", nr[0] != '\0' ? nr : "0",
+           nr_time > 0 ? nr_frames / nr_time : 0, io->stats.drops[DP_DROP_BAD_CHECKSUM], yields,
+           blocks);
     return 0;
 }
 
@@ -477,12 +582,12 @@ static void nr_pingpong(struct io *io, const struct role_opts *o, uint32_t n, do
     *p99 = got > 0 ? rtt[got * 99 / 100] : 0;
 }
 
-static int nr_tx(struct io *io, const struct role_opts *o)
+/* The sender: neighbour resolution, round trips, then 2 * rounds + 1
+ * throughput phases, raw first and last. */
+static int role_tx(struct io *io, const struct role_opts *o)
 {
-    uint8_t msg[2048];
-    uint64_t sent = 0;
+    uint64_t seq = 0;
     double p50, p99, w50, w99;
-    memset(msg, 0xa5, sizeof(msg));
     /* Resolve the peer (ARP), bounded. */
     double end = dp_bench_now_s() + 3;
     while (!io->is_udp && dp_net_neigh_lookup(&io->lc.net, io->peer_ip_be) == NULL &&
@@ -492,49 +597,31 @@ static int nr_tx(struct io *io, const struct role_opts *o)
         dp_lcore_flush(&io->lc);
         dp_lcore_poll(&io->lc);
     }
-    /* Round trips first, then the throughput blast (it may leave queues full). */
+    /* Round trips first, then the throughput phases (they may leave queues full). */
     nr_pingpong(io, o, o->n_rtt, 0, &p50, &p99);
     nr_pingpong(io, o, o->n_wake, 0.005, &w50, &w99);
-    end = dp_bench_now_s() + o->seconds;
-    while (dp_bench_now_s() < end) {
-        for (uint32_t f = 0; f < BURST; f++) {
-            uint8_t *buf = io_begin(io);
-            if (buf == NULL)
-                break;
-            struct dp_builder b;
-            dp_builder_init(&b, &io->addr, buf, FRAME_CAP);
-            for (;;) {
-                uint8_t *m = dp_builder_reserve(&b, KIND_DATA, o->size);
-                if (m == NULL)
-                    break;
-                memcpy(m, &sent, 4);
-                if (o->size > 4)
-                    memcpy(m + 4, msg, o->size - 4 < 64 ? o->size - 4 : 64);
-                sent++;
-            }
-            io_commit(io, htons(g_udp_port), dp_builder_finish(&b));
+    for (uint32_t p = 0; p <= 2 * o->rounds; p++) {
+        usleep((useconds_t)(PHASE_GAP_S * 1e6));
+        if (p % 2 == 0) {
+            nr_send_mark(io, p); /* the receiver is in a nicraft phase or before the first */
+            raw_blast(io, o, o->seconds);
+        } else {
+            raw_send_mark(io, p);
+            nr_blast(io, o, o->seconds, &seq);
         }
-        io_flush(io);
-        io_poll(io);
     }
-    usleep(100000);
-    for (int i = 0; i < 5; i++) {
-        send_one(io, KIND_STOP, NULL, 0, false);
-        io_poll(io);
-        usleep(10000);
-    }
-    printf("result tx_units=%" PRIu64 " rtt_p50=%.1f rtt_p99=%.1f wake_p50=%.1f wake_p99=%.1f\n",
-           sent, p50, p99, w50, w99);
+    usleep((useconds_t)(PHASE_GAP_S * 1e6));
+    raw_send_mark(io, PHASE_STOP);
+    printf("result tx_msgs=%" PRIu64 " rtt_p50=%.1f rtt_p99=%.1f wake_p50=%.1f wake_p99=%.1f\n",
+           seq, p50, p99, w50, w99);
     return 0;
 }
 
 static int role_main(const struct role_opts *o)
 {
     bool is_rx = strcmp(o->role, "rx") == 0;
-    bool is_raw = strcmp(o->mode, "raw") == 0;
     io_open(&g_io, o, is_rx);
-    int rc = is_raw ? (is_rx ? raw_rx(&g_io, o) : raw_tx(&g_io, o))
-                    : (is_rx ? nr_rx(&g_io, o) : nr_tx(&g_io, o));
+    int rc = is_rx ? role_rx(&g_io, o) : role_tx(&g_io, o);
     fflush(stdout);
     if (!g_io.is_udp) {
         dp_lcore_fini(&g_io.lc);
@@ -546,11 +633,11 @@ static int role_main(const struct role_opts *o)
 
 int dp_bench_role(int argc, char **argv)
 {
-    struct role_opts o = {.lcore = "0", .size = 64, .seconds = 1, .idle = DP_IDLE_BUSY};
+    struct role_opts o = {.lcore = "0", .size = 64, .seconds = 1, .rounds = 3,
+                          .idle = DP_IDLE_BUSY};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *key = argv[i], *v = argv[i + 1];
         if (strcmp(key, "--role") == 0) o.role = v;
-        else if (strcmp(key, "--mode") == 0) o.mode = v;
         else if (strcmp(key, "--transport") == 0) o.transport = v;
         else if (strcmp(key, "--vdev") == 0) o.vdev = v;
         else if (strcmp(key, "--prefix") == 0) o.prefix = v;
@@ -562,14 +649,15 @@ int dp_bench_role(int argc, char **argv)
         else if (strcmp(key, "--port") == 0) g_udp_port = (uint16_t)strtoul(v, NULL, 10);
         else if (strcmp(key, "--rtt") == 0) o.n_rtt = (uint32_t)strtoul(v, NULL, 10);
         else if (strcmp(key, "--wake") == 0) o.n_wake = (uint32_t)strtoul(v, NULL, 10);
+        else if (strcmp(key, "--rounds") == 0) o.rounds = (uint32_t)strtoul(v, NULL, 10);
         else if (strcmp(key, "--idle") == 0) {
             if (dp_idle_policy_parse(v, &o.idle, NULL) != 0)
                 return 2;
         } else
             return 2;
     }
-    if (o.role == NULL || o.mode == NULL || o.transport == NULL || o.ip == NULL ||
-        o.size < 8 || o.size > 1300 || o.n_rtt > RTT_MAX || o.n_wake > RTT_MAX)
+    if (o.role == NULL || o.transport == NULL || o.ip == NULL || o.size < 8 || o.size > 1300 ||
+        o.n_rtt > RTT_MAX || o.n_wake > RTT_MAX || o.rounds < 1 || 2 * o.rounds + 1 > PHASES_MAX)
         return 2;
     tsc_calibrate();
     return role_main(&o);
