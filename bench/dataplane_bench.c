@@ -9,9 +9,11 @@
  *   - wake: the same after 5 ms of silence (the echo side has gone idle):
  *     what `adaptive` costs once it has blocked;
  *   - raw and nicraft phases, alternating, raw first and last: raw is a
- *     plain burst sender and receiver of frames of the size one message
- *     takes alone (Ethernet/IPv4/UDP + message; for UDP datagrams of the
- *     message size), no nicraft logic, busy: frames/s at the receiver;
+ *     plain burst sender and receiver of frames of the size nicraft's
+ *     frame for one message alone takes (the issue's "same-size frames":
+ *     Ethernet/IPv4/UDP, nicraft and record headers, the message; for UDP
+ *     datagrams of that size less Ethernet/IPv4/UDP), with no nicraft
+ *     logic, busy: frames/s at the receiver;
  *     nicraft is dp_lcore + dp_net + dp_frame (messages batched into frames
  *     up to the MTU, CRC32C, decode, filter): messages/s at the receiver.
  *     The ratio of each nicraft phase is taken against the raw phases
@@ -392,7 +394,8 @@ static int orchestrate(int argc, char **argv)
         }
         bench_transport(&t, sizes, n_sizes, seconds, rounds, n_rtt, n_wake, &n_bad);
     }
-    printf("# %.1f s; raw = plain burst of frames of (headers + one message), busy, in the "
+    printf("# %.1f s; raw = plain burst of frames the size of nicraft's frame for one "
+           "message, busy, in the "
            "same two processes as nicraft: %u nicraft phases of %.2f s between %u raw ones; "
            "ratio = median over nicraft phases of msgs/s over the mean of the raw phases either "
            "side; wake = round trip after 5 ms idle\n",

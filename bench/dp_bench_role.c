@@ -356,6 +356,14 @@ static void raw_template(uint8_t *f, uint32_t len)
         f[i] = (uint8_t)i;
 }
 
+/* A raw frame is the size of the nicraft frame that carries one message
+ * alone (the issue's "same-size frames"): Ethernet/IPv4/UDP (DPDK only),
+ * the nicraft header, a record header and the message. */
+static uint32_t raw_len(const struct io *io, const struct role_opts *o)
+{
+    return (io->is_udp ? 0 : DP_NET_HDR_LEN) + DP_HDR_LEN + DP_MSG_HDR_LEN + o->size;
+}
+
 /* A raw marker: an Ethernet frame of RAW_ETHERTYPE_MARK with the phase after
  * the header, or a UDP datagram "PHAS" + phase (raw data datagrams start
  * with raw_template's broadcast address, 0xff bytes). */
@@ -404,7 +412,7 @@ static void raw_rx_poll(struct io *io, const struct role_opts *o)
                 uint32_t p;
                 memcpy(&p, d + 4, 4);
                 phase_mark(io, p);
-            } else if (mh[i].msg_len == o->size) {
+            } else if (mh[i].msg_len == raw_len(io, o)) {
                 got++;
             }
         }
@@ -428,10 +436,10 @@ static void raw_rx_poll(struct io *io, const struct role_opts *o)
         phase_count(io, got, dp_bench_now_s());
 }
 
-/* Blasts raw frames (Ethernet/IPv4/UDP-sized, or datagrams) for s seconds. */
+/* Blasts raw frames (raw_len bytes) for s seconds. */
 static void raw_blast(struct io *io, const struct role_opts *o, double s)
 {
-    uint32_t len = io->is_udp ? o->size : DP_NET_HDR_LEN + o->size;
+    uint32_t len = raw_len(io, o);
     uint8_t tmpl[FRAME_CAP + 64];
     raw_template(tmpl, len);
     double end = dp_bench_now_s() + s;
