@@ -32,7 +32,8 @@
  *   raw_frames_per_s=... ratio=... ratio_range=lo-hi wake_p50_us=... wake_p99_us=...
  *   frames_per_s=... rx_idle_yields=... rx_idle_blocks=... (the receiver's idle
  *   steps while nicraft streamed: adaptive yielding or blocking with traffic
- *   in flight)
+ *   in flight) rx_wake_fd=1|0 (whether the idle receiver blocks on its
+ *   sockets, UDP's or the PMD's, or sleeps: net_memif)
  */
 #include <sys/wait.h>
 
@@ -285,12 +286,12 @@ static void bench_transport(const struct transport *t, const uint32_t *sizes, in
             printf("transport=%s size=%u idle=%s msgs_per_s=%.0f rtt_p50_us=%.1f "
                    "rtt_p99_us=%.1f raw_frames_per_s=%.0f ratio=%.2f ratio_range=%.2f-%.2f "
                    "wake_p50_us=%.1f wake_p99_us=%.1f frames_per_s=%.0f rx_idle_yields=%.0f "
-                   "rx_idle_blocks=%.0f\n",
+                   "rx_idle_blocks=%.0f rx_wake_fd=%.0f\n",
                    t->name, sizes[s], idles[i], nr_med, field(tx_line, "rtt_p50="),
                    field(tx_line, "rtt_p99="), raw_med, r_med, lo, hi,
                    field(tx_line, "wake_p50="), field(tx_line, "wake_p99="),
                    field(rx_line, "frames_per_s="), field(rx_line, "idle_yields="),
-                   field(rx_line, "idle_blocks="));
+                   field(rx_line, "idle_blocks="), field(rx_line, "wake_fd="));
             fflush(stdout);
         }
     }

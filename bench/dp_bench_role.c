@@ -66,6 +66,7 @@ struct phase_stat {
 /* An I/O endpoint: a DPDK poller or a kernel UDP socket. */
 struct io {
     bool is_udp;
+    int wait_fd;            /* DPDK adaptive: epoll over the PMD's sockets, or -1 */
     struct dp_port port;
     struct dp_lcore lc;
     int fd, epfd;
@@ -325,7 +326,18 @@ static void io_open(struct io *io, const struct role_opts *o, bool is_rx)
         io_fail("port", &err);
     if (dp_net_init(&net, io->port.mac, a.s_addr, htons(g_udp_port), 1500, &err) != 0)
         io_fail("net", &err);
-    struct dp_lcore_conf lconf = {.index = 0, .idle = ic, .idle_wait_fd = -1,
+    /* adaptive blocks on the PMD's sockets where it has them (af_packet,
+     * af_xdp), else sleeps (memif). */
+    int wait_fd = -1;
+    if (o->idle == DP_IDLE_ADAPTIVE) {
+        wait_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (wait_fd >= 0 && dp_port_add_rx_wake_fds(&io->port, wait_fd) == 0) {
+            close(wait_fd);
+            wait_fd = -1;
+        }
+    }
+    io->wait_fd = wait_fd;
+    struct dp_lcore_conf lconf = {.index = 0, .idle = ic, .idle_wait_fd = wait_fd,
                                   .on_rx = dpdk_on_rx, .ctx = io};
     if (dp_lcore_init(&io->lc, &io->port, &net, &lconf, &io->stop, &err) != 0)
         io_fail("lcore", &err);
@@ -545,10 +557,10 @@ static int role_rx(struct io *io, const struct role_opts *o)
         }
     }
     printf("result raw=%s nr=%s frames_per_s=%.0f drops=%" PRIu64 " idle_yields=%" PRIu64
-           " idle_blocks=%" PRIu64 "\n",
+           " idle_blocks=%" PRIu64 " wake_fd=%d\n",
            raw[0] != '\0' ? raw : "0", nr[0] != '\0' ? nr : "0",
            nr_time > 0 ? nr_frames / nr_time : 0, io->stats.drops[DP_DROP_BAD_CHECKSUM], yields,
-           blocks);
+           blocks, io->is_udp || io->wait_fd >= 0 ? 1 : 0);
     return 0;
 }
 
@@ -633,6 +645,8 @@ static int role_main(const struct role_opts *o)
     fflush(stdout);
     if (!g_io.is_udp) {
         dp_lcore_fini(&g_io.lc);
+        if (g_io.wait_fd >= 0)
+            close(g_io.wait_fd);
         dp_port_close(&g_io.port);
         rte_eal_cleanup();
     }

@@ -3,7 +3,6 @@
  * flush, poll and wait do not. */
 #include "dp_xport.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -15,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/if_packet.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -226,37 +224,6 @@ static int epoll_add(int epfd, int fd, struct nr_err *err)
     return 0;
 }
 
-/* net_af_packet offers no interrupt fd, but its AF_PACKET sockets (one per
- * queue pair) are readable when frames wait in their RX rings: find ours
- * in /proc/self/fd by domain and interface. Returns how many were added. */
-static uint32_t add_af_packet_fds(int epfd, uint32_t if_index)
-{
-    uint32_t n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (d == NULL)
-        return 0;
-    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) { /* bounded by open fds */
-        char *end;
-        long fd = strtol(e->d_name, &end, 10);
-        int domain = 0;
-        socklen_t len = sizeof(domain);
-        if (*end != '\0' || fd < 0 || fd == dirfd(d) || fd > INT32_MAX)
-            continue;
-        if (getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_PACKET)
-            continue;
-        struct sockaddr_ll sll;
-        socklen_t sll_len = sizeof(sll);
-        if (if_index != 0 &&
-            (getsockname((int)fd, (struct sockaddr *)&sll, &sll_len) != 0 ||
-             (uint32_t)sll.sll_ifindex != if_index))
-            continue;
-        if (epoll_add(epfd, (int)fd, NULL) == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
 /* ---- Creation ---- */
 
 static int check_config(const struct dp_xport_config *cfg, struct nr_err *err)
@@ -339,14 +306,11 @@ static int create_dpdk(struct dp_xport *x, struct nr_err *err)
     rc = dp_link_create(&lc, &x->link, err);
     if (rc != 0)
         return rc;
-    struct rte_eth_dev_info info;
-    if (rte_eth_dev_info_get(x->port.port_id, &info) == 0 &&
-        strcmp(info.driver_name, "net_af_packet") == 0) {
-        x->epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (x->epfd >= 0 && add_af_packet_fds(x->epfd, info.if_index) == 0) {
-            close(x->epfd); /* no socket found: sleep when idle */
-            x->epfd = -1;
-        }
+    /* Block on the PMD's sockets when idle, where it has them. */
+    x->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (x->epfd >= 0 && dp_port_add_rx_wake_fds(&x->port, x->epfd) == 0) {
+        close(x->epfd); /* none: sleep when idle */
+        x->epfd = -1;
     }
     return 0;
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,8 @@ struct opts {
 struct peer {
     struct dp_port port;
     struct dp_lcore lc;
+    int wait_fd;                 /* epoll over the PMD's sockets (af_packet), or -1 */
+    uint32_t n_wake_fds;
     struct dp_rx_filter filter;
     struct dp_stats stats;
     struct dp_frame_addr addr;   /* to the other side */
@@ -187,7 +190,15 @@ static int peer_open(struct peer *p, const struct opts *o, bool is_echo)
         fprintf(stderr, "dp-peer: %s\n", err.msg);
         return -1;
     }
-    struct dp_lcore_conf lconf = {.index = 0, .idle_wait_fd = -1, .on_rx = on_rx, .ctx = p};
+    /* Idle, block on the PMD's sockets where it has them (dp_port_add_rx_wake_fds). */
+    p->wait_fd = epoll_create1(EPOLL_CLOEXEC);
+    p->n_wake_fds = p->wait_fd >= 0 ? dp_port_add_rx_wake_fds(&p->port, p->wait_fd) : 0;
+    if (p->n_wake_fds == 0 && p->wait_fd >= 0) {
+        close(p->wait_fd);
+        p->wait_fd = -1;
+    }
+    struct dp_lcore_conf lconf = {.index = 0, .idle_wait_fd = p->wait_fd, .on_rx = on_rx,
+                                  .ctx = p};
     dp_idle_conf_default(&lconf.idle, DP_IDLE_ADAPTIVE);
     if (dp_lcore_init(&p->lc, &p->port, &net, &lconf, &p->stop, &err) != 0) {
         fprintf(stderr, "dp-peer: %s\n", err.msg);
@@ -203,6 +214,8 @@ static int peer_open(struct peer *p, const struct opts *o, bool is_echo)
 static void peer_close(struct peer *p)
 {
     dp_lcore_fini(&p->lc);
+    if (p->wait_fd >= 0)
+        close(p->wait_fd);
     dp_port_close(&p->port);
     rte_eal_cleanup();
 }
@@ -212,11 +225,11 @@ static void print_counters(const char *who, const struct peer *p)
     printf("%s: rx_frames=%" PRIu64 " tx_frames=%" PRIu64 " payloads=%" PRIu64
            " arp_replied=%" PRIu64 " arp_learned=%" PRIu64 " icmp_replied=%" PRIu64
            " echoed=%" PRIu64 " codec_rx_msgs=%" PRIu64 " no_neigh=%" PRIu64 " yields=%" PRIu64
-           " blocks=%" PRIu64 "\n",
+           " blocks=%" PRIu64 " wake_fds=%" PRIu32 " fd_wakeups=%" PRIu64 "\n",
            who, p->lc.n_rx_frames, p->lc.n_tx_frames, p->lc.net.n_payloads,
            p->lc.net.n_arp_replied, p->lc.net.n_arp_learned, p->lc.net.n_icmp_replied,
            p->n_echoed, p->stats.rx_msgs, p->lc.n_no_neigh, p->lc.idle.n_yields,
-           p->lc.idle.n_blocks);
+           p->lc.idle.n_blocks, p->n_wake_fds, p->lc.idle.n_fd_wakeups);
     for (int r = 0; r < DP_NET_DROP__COUNT; r++)
         if (p->lc.net.drops[r] != 0)
             printf("%s: drop %s=%" PRIu64 "\n", who, dp_net_drop_name(r), p->lc.net.drops[r]);

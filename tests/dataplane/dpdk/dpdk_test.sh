@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dpdk_test.sh PEER NETNS_SH - two DPDK processes exchanging nicraft
-# messages over net_af_packet (veths in namespaces), over net_memif, and ARP
+# messages over net_af_packet and net_af_xdp (veths in namespaces), over
+# net_memif (with where an idle poller blocks: the PMD's sockets), and ARP
 # plus ping from a kernel-side namespace, and kernel UDP (dp_udp) to a DPDK
 # echo (issue 5). All traffic stays in the
 # namespaces this script makes (198.18.0.0/15); they are removed on any exit.
@@ -100,6 +101,17 @@ exchange afp64 64 2048 "net_af_packet0,iface=$pfx-h1v,qpairs=1" "net_af_packet0,
 exchange afp1k 1024 512 "net_af_packet0,iface=$pfx-h1v,qpairs=1" "net_af_packet0,iface=$pfx-h2v,qpairs=1" "$ns1" "$ns2"
 sock="$tmp/memif.sock"
 exchange memif64 64 2048 "net_memif0,role=server,socket=$sock" "net_memif0,role=client,socket=$sock" "$ns1" "$ns1"
+exchange xdp1k 1024 512 "net_af_xdp0,iface=$pfx-h1v,start_queue=0,queue_count=1" \
+    "net_af_xdp0,iface=$pfx-h2v,start_queue=0,queue_count=1" "$ns1" "$ns2"
+# An idle poller blocks on the PMD's sockets where it has them (af_packet:
+# one per queue pair; af_xdp: the XDP socket) and is woken by traffic (the
+# client's first frames after its start-up); memif has none and sleeps.
+for name in afp64 xdp1k; do
+    grep -q 'echo:.* wake_fds=[1-9][0-9]* fd_wakeups=[1-9]' "$tmp/$name-echo.log"
+    check "$name: the idle echo side blocked on the PMD's sockets and traffic woke it" $?
+done
+grep -q 'echo:.* wake_fds=0 fd_wakeups=0' "$tmp/memif64-echo.log"
+check "memif64: no socket to block on: the idle echo side sleeps" $?
 
 # ARP and ping from the kernel of host 3 to the DPDK process of host 1.
 timeout 30 ip netns exec "$ns1" "$peer" echo --vdev "net_af_packet0,iface=$pfx-h1v,qpairs=1" \
