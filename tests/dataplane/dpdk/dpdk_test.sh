@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # dpdk_test.sh PEER NETNS_SH - two DPDK processes exchanging nicraft
-# messages over net_af_packet and net_af_xdp (veths in namespaces), over
-# net_memif (with where an idle poller blocks: the PMD's sockets), and ARP
-# plus ping from a kernel-side namespace, and kernel UDP (dp_udp) to a DPDK
-# echo (issue 5). All traffic stays in the
+# messages over net_af_packet and net_af_xdp (veths in namespaces) and over
+# net_memif, with what an idle poller blocks on (the PMD's sockets; memif
+# has none); ARP plus ping from a kernel-side namespace, and kernel UDP
+# (dp_udp) to a DPDK echo (issue 5). All traffic stays in the
 # namespaces this script makes (198.18.0.0/15); they are removed on any exit.
 # Skips (77) without root or namespaces only when CI is unset (CONVENTIONS 7).
 # Prints `N passed, M failed` last.
