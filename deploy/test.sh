@@ -37,6 +37,8 @@ case "${CI:-}" in "" | false | 0) ;; *) is_ci=true ;; esac
 # Sanitizer reports stop the test that triggered them.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:print_summary=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:print_summary=1}"
+# Leaks in libraries that are not ours, each named and explained there.
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp:print_suppressions=0}"
 
 SIM_SEEDS=500
 SIM_STEPS=2000
