@@ -4,8 +4,9 @@
 #
 # Steps, in order:
 #   1. deploy/install-deps.sh (quiet when everything is installed);
-#   2. the normal build in build/ (debugoptimized) and the sanitizer build in
-#      build-asan/ (address + undefined), configured anew or reconfigured;
+#   2. the normal build in build/ (debugoptimized, link-time optimized) and
+#      the sanitizer build in build-asan/ (address + undefined), configured
+#      anew or reconfigured;
 #   3. `meson test` in both builds: every registered test (suites unit,
 #      scenario, sim, purity, conformance, and whatever is registered later;
 #      the etcd-raft conformance vectors are read from ../shared beside the
@@ -75,7 +76,10 @@ configure_and_build() {
 
     header "build ($label): $dir $*"
     if [[ -f "$dir/meson-private/coredata.dat" ]]; then
-        if ! meson setup --reconfigure "$dir" "$@" >"$log" 2>&1; then
+        # meson 1.0's `setup --reconfigure` drops -D base options (b_lto,
+        # b_sanitize) given again: `meson configure` sets them.
+        if ! { meson setup --reconfigure "$dir" "$@" && meson configure "$dir" "$@"; } \
+            >"$log" 2>&1; then
             echo "reconfigure failed; wiping $dir and configuring it again"
             if ! meson setup --wipe "$dir" "$@" >"$log" 2>&1; then
                 cat "$log"
@@ -210,11 +214,13 @@ fi
 
 normal_built=false
 asan_built=false
-if configure_and_build build normal -Dbuildtype=debugoptimized -Db_sanitize=none; then
+if configure_and_build build normal -Dbuildtype=debugoptimized -Db_sanitize=none -Db_lto=true; then
     normal_built=true
 fi
+# The sanitizer and fuzz builds go without link-time optimization: it would
+# only lengthen their links.
 if configure_and_build build-asan asan -Dbuildtype=debugoptimized \
-    -Db_sanitize=address,undefined -Db_lundef=false; then
+    -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false; then
     asan_built=true
 fi
 
@@ -239,7 +245,7 @@ fi
 # build, and only the 'fuzz' suite runs there, each target briefly (the
 # smoke scripts take a duration; run them longer by hand).
 if CC=clang configure_and_build build-fuzz fuzz -Dbuildtype=debugoptimized -Db_sanitize=none \
-    -Dfuzz=true; then
+    -Dfuzz=true -Db_lto=false; then
     run_meson_tests build-fuzz fuzz --suite fuzz
 else
     printf '\n== tests (fuzz): not run, the build failed\n'

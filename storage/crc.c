@@ -254,8 +254,17 @@ CRC_FOLD_TARGET static uint32_t fold_gap(uint32_t reg, const uint8_t *buf, size_
 bool nr_crc32c_copy_is_folded(void)
 {
 #ifdef CRC_HAS_FOLD_COPY
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("sse4.2");
+    /* Asked once (every frame asks): -1 unknown, then 0 or 1. Threads that
+     * race here compute the same answer. */
+    static int folds = -1;
+    int v = __atomic_load_n(&folds, __ATOMIC_RELAXED);
+
+    if (v < 0) {
+        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("sse4.2");
+        __atomic_store_n(&folds, v, __ATOMIC_RELAXED);
+    }
+    return v != 0;
 #else
     return false;
 #endif
@@ -273,10 +282,10 @@ uint32_t nr_crc32c_skip(uint32_t crc, const void *buf, size_t head, size_t skip,
         size_t n = total & ~(size_t)63;
 
         reg = fold_gap(reg, p, head, skip, n);
-        if (n < head) /* the tail: what is left of the head, then of the rest */
-            reg = crc_raw(reg, p + n, head - n);
-        size_t from = n > head ? n : head;
-        return ~crc_raw(reg, p + from + skip, total - from);
+        if (n >= head) /* the tail, under 64 bytes, all after the gap */
+            return ~crc_short(reg, p + n + skip, total - n);
+        reg = crc_raw(reg, p + n, head - n); /* what is left of the head, then the rest */
+        return ~crc_raw(reg, p + head + skip, len);
     }
 #endif
     reg = crc_raw(reg, p, head);
