@@ -6,11 +6,14 @@
  * adaptive: for shared hosts. After spin_polls empty polls, sched_yield()
  *           (nanosleep(1 us) does not give a vCPU away in the VM; a yield
  *           does and costs a few us when the peer runs); after yield_polls
- *           more, block: on wait_fd (an epoll fd watching RX interrupts, where
- *           the PMD has them) or a nanosleep growing from sleep_us_min to
- *           sleep_us_max (doubling). Any work resets to spinning. The price is
- *           a wake-up latency of up to sleep_us_max plus ~20-25 us once the
- *           poller has blocked; dataplane-bench reports it. */
+ *           more, block: on wait_fd (an epoll fd over what signals RX: the
+ *           PMD's own sockets, dp_port_add_rx_wake_fds, for net_af_packet and
+ *           net_af_xdp) or, without one, a nanosleep growing from
+ *           sleep_us_min to sleep_us_max (doubling; net_memif, whose RX
+ *           interrupts DPDK 22.11 does not enable). Any work resets to
+ *           spinning. The price is a wake-up latency of ~20-25 us per hop on
+ *           a wait_fd, up to sleep_us_max more without; dataplane-bench
+ *           reports it. */
 #ifndef NICRAFT_DP_IDLE_H
 #define NICRAFT_DP_IDLE_H
 
