@@ -328,16 +328,8 @@ static void io_open(struct io *io, const struct role_opts *o, bool is_rx)
         io_fail("net", &err);
     /* adaptive blocks on the PMD's sockets where it has them (af_packet,
      * af_xdp), else sleeps (memif). */
-    int wait_fd = -1;
-    if (o->idle == DP_IDLE_ADAPTIVE) {
-        wait_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (wait_fd >= 0 && dp_port_add_rx_wake_fds(&io->port, wait_fd) == 0) {
-            close(wait_fd);
-            wait_fd = -1;
-        }
-    }
-    io->wait_fd = wait_fd;
-    struct dp_lcore_conf lconf = {.index = 0, .idle = ic, .idle_wait_fd = wait_fd,
+    io->wait_fd = o->idle == DP_IDLE_ADAPTIVE ? dp_port_rx_wait_fd(&io->port, NULL) : -1;
+    struct dp_lcore_conf lconf = {.index = 0, .idle = ic, .idle_wait_fd = io->wait_fd,
                                   .on_rx = dpdk_on_rx, .ctx = io};
     if (dp_lcore_init(&io->lc, &io->port, &net, &lconf, &io->stop, &err) != 0)
         io_fail("lcore", &err);

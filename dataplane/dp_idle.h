@@ -7,7 +7,7 @@
  *           (nanosleep(1 us) does not give a vCPU away in the VM; a yield
  *           does and costs a few us when the peer runs); after yield_polls
  *           more, block: on wait_fd (an epoll fd over what signals RX: the
- *           PMD's own sockets, dp_port_add_rx_wake_fds, for net_af_packet and
+ *           PMD's own sockets, dp_port_rx_wait_fd, for net_af_packet and
  *           net_af_xdp) or, without one, a nanosleep growing from
  *           sleep_us_min to sleep_us_max (doubling; net_memif, whose RX
  *           interrupts DPDK 22.11 does not enable). Any work resets to

@@ -97,16 +97,17 @@ int dp_port_steer_group(struct dp_port *port, uint32_t group_id, uint16_t group_
 
 const char *dp_port_steer_name(enum dp_port_steer steer);
 
-/* Adds to the epoll fd epfd, for EPOLLIN, the kernel sockets under the
- * port where its PMD has them, found in /proc/self/fd by domain: the
- * AF_PACKET sockets of net_af_packet on the port's interface, the XDP
- * sockets of net_af_xdp (an XDP socket does not say its interface: every
- * one in the process). They are readable while frames wait in their RX
- * rings, so an idle poller blocks on them instead of sleeping (dp_idle's
- * wait_fd). Returns how many were added: 0 for other PMDs (net_memif: DPDK
- * 22.11 does not enable its RX interrupts) and on failure, when the poller
- * sleeps instead. With several pollers every one sees every socket: a
- * poller may wake for another's frames. */
-uint32_t dp_port_add_rx_wake_fds(const struct dp_port *port, int epfd);
+/* An epoll fd (EPOLLIN, close-on-exec; the caller closes it) over the
+ * kernel sockets under the port where its PMD has them, found in
+ * /proc/self/fd by domain: the AF_PACKET sockets of net_af_packet on the
+ * port's interface, the XDP sockets of net_af_xdp (an XDP socket does not
+ * say its interface: every one in the process). They are readable while
+ * frames wait in their RX rings, so an idle poller blocks on them instead
+ * of sleeping (dp_idle's wait_fd). -1 when there is none: other PMDs
+ * (net_memif: DPDK 22.11 does not enable its RX interrupts) or a failure;
+ * the poller then sleeps. *n_fds (may be NULL) gets how many sockets it
+ * watches. With several pollers every one sees every socket: a poller may
+ * wake for another's frames. */
+int dp_port_rx_wait_fd(const struct dp_port *port, uint32_t *n_fds);
 
 #endif

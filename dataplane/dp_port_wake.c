@@ -1,5 +1,5 @@
 /* dp_port_wake.c - the kernel sockets under a port, for an idle poller to
- * block on (see dp_port_add_rx_wake_fds in dp_port.h). Start-up code. */
+ * block on (see dp_port_rx_wait_fd in dp_port.h). Start-up code. */
 #include "dp_port.h"
 
 #include <dirent.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <linux/if_packet.h>
 #include <rte_ethdev.h>
@@ -31,7 +32,8 @@ static bool is_port_socket(int fd, int want_domain, uint32_t if_index)
            (uint32_t)sll.sll_ifindex == if_index;
 }
 
-uint32_t dp_port_add_rx_wake_fds(const struct dp_port *port, int epfd)
+/* Adds the port's sockets of the domain to epfd; returns how many. */
+static uint32_t add_port_sockets(const struct dp_port *port, int epfd)
 {
     struct rte_eth_dev_info info;
     int domain;
@@ -59,4 +61,18 @@ uint32_t dp_port_add_rx_wake_fds(const struct dp_port *port, int epfd)
     }
     closedir(d);
     return n;
+}
+
+int dp_port_rx_wait_fd(const struct dp_port *port, uint32_t *n_fds)
+{
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    uint32_t n = epfd >= 0 ? add_port_sockets(port, epfd) : 0;
+
+    if (n == 0 && epfd >= 0) { /* nothing to block on: the poller sleeps */
+        close(epfd);
+        epfd = -1;
+    }
+    if (n_fds != NULL)
+        *n_fds = n;
+    return epfd;
 }

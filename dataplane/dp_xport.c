@@ -307,11 +307,7 @@ static int create_dpdk(struct dp_xport *x, struct nr_err *err)
     if (rc != 0)
         return rc;
     /* Block on the PMD's sockets when idle, where it has them. */
-    x->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (x->epfd >= 0 && dp_port_add_rx_wake_fds(&x->port, x->epfd) == 0) {
-        close(x->epfd); /* none: sleep when idle */
-        x->epfd = -1;
-    }
+    x->epfd = dp_port_rx_wait_fd(&x->port, NULL); /* -1: none, sleep when idle */
     return 0;
 }
 

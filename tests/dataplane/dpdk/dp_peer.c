@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -190,13 +189,8 @@ static int peer_open(struct peer *p, const struct opts *o, bool is_echo)
         fprintf(stderr, "dp-peer: %s\n", err.msg);
         return -1;
     }
-    /* Idle, block on the PMD's sockets where it has them (dp_port_add_rx_wake_fds). */
-    p->wait_fd = epoll_create1(EPOLL_CLOEXEC);
-    p->n_wake_fds = p->wait_fd >= 0 ? dp_port_add_rx_wake_fds(&p->port, p->wait_fd) : 0;
-    if (p->n_wake_fds == 0 && p->wait_fd >= 0) {
-        close(p->wait_fd);
-        p->wait_fd = -1;
-    }
+    /* Idle, block on the PMD's sockets where it has them. */
+    p->wait_fd = dp_port_rx_wait_fd(&p->port, &p->n_wake_fds);
     struct dp_lcore_conf lconf = {.index = 0, .idle_wait_fd = p->wait_fd, .on_rx = on_rx,
                                   .ctx = p};
     dp_idle_conf_default(&lconf.idle, DP_IDLE_ADAPTIVE);
