@@ -40,6 +40,7 @@
 #include <rte_mbuf.h>
 
 
+#include "bench_phases.h"
 #include "dp_bench.h"
 
 static uint16_t g_udp_port = 7200; /* --port: distinct per orchestrator run */
@@ -239,17 +240,6 @@ static int field_list(const char *line, const char *key, double *v, int max)
     return n;
 }
 
-static double median(double *v, int n)
-{
-    for (int i = 1; i < n; i++) /* insertion sort: a handful of values */
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double x = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = x;
-        }
-    return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void bench_transport(const struct transport *t, const uint32_t *sizes, int n_sizes,
                             double seconds, uint32_t rounds, uint32_t n_rtt, uint32_t n_wake,
                             int *n_bad)
@@ -260,16 +250,13 @@ static void bench_transport(const struct transport *t, const uint32_t *sizes, in
         for (int i = 0; i < 2 && !g_signal; i++) {
             /* raw phases r0..r_rounds around nicraft phases n0..n_{rounds-1}:
              * ratio k = n_k / mean(r_k, r_k+1), and the median of those. */
-            double raw[PHASES_MAX], nrv[PHASES_MAX], ratio[PHASES_MAX];
-            int n_ratio = 0;
+            double raw[PHASES_MAX], nrv[PHASES_MAX];
             bool ok = run_pair(t, sizes[s], idles[i], seconds, rounds, n_rtt, n_wake, rx_line,
                                tx_line);
             int n_raw = ok ? field_list(rx_line, "raw=", raw, PHASES_MAX) : 0;
             int n_nr = ok ? field_list(rx_line, "nr=", nrv, PHASES_MAX) : 0;
-            for (int k = 0; k < n_nr && k + 1 < n_raw; k++)
-                if (nrv[k] > 0 && raw[k] > 0 && raw[k + 1] > 0)
-                    ratio[n_ratio++] = nrv[k] / ((raw[k] + raw[k + 1]) / 2);
-            if (n_ratio == 0) {
+            struct bench_phase_ratio r = bench_phase_ratio(nrv, n_nr, raw, n_raw);
+            if (r.n == 0) {
                 (*n_bad)++;
                 printf("transport=%s size=%u idle=%s msgs_per_s=- rtt_p50_us=- rtt_p99_us=- "
                        "raw_frames_per_s=- ratio=- (not measurable: %s)\n",
@@ -278,17 +265,13 @@ static void bench_transport(const struct transport *t, const uint32_t *sizes, in
                 fflush(stdout);
                 continue;
             }
-            double lo = ratio[0], hi = ratio[0];
-            for (int k = 1; k < n_ratio; k++)
-                lo = ratio[k] < lo ? ratio[k] : lo, hi = ratio[k] > hi ? ratio[k] : hi;
-            double r_med = median(ratio, n_ratio);
-            double raw_med = median(raw, n_raw), nr_med = median(nrv, n_nr);
+            double raw_med = bench_median(raw, n_raw), nr_med = bench_median(nrv, n_nr);
             printf("transport=%s size=%u idle=%s msgs_per_s=%.0f rtt_p50_us=%.1f "
                    "rtt_p99_us=%.1f raw_frames_per_s=%.0f ratio=%.2f ratio_range=%.2f-%.2f "
                    "wake_p50_us=%.1f wake_p99_us=%.1f frames_per_s=%.0f rx_idle_yields=%.0f "
                    "rx_idle_blocks=%.0f rx_wake_fd=%.0f\n",
                    t->name, sizes[s], idles[i], nr_med, field(tx_line, "rtt_p50="),
-                   field(tx_line, "rtt_p99="), raw_med, r_med, lo, hi,
+                   field(tx_line, "rtt_p99="), raw_med, r.median, r.lo, r.hi,
                    field(tx_line, "wake_p50="), field(tx_line, "wake_p99="),
                    field(rx_line, "frames_per_s="), field(rx_line, "idle_yields="),
                    field(rx_line, "idle_blocks="), field(rx_line, "wake_fd="));

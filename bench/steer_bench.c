@@ -38,6 +38,7 @@
 #include <rte_launch.h>
 #include <rte_mbuf.h>
 
+#include "bench_phases.h"
 #include "dp_frame.h"
 #include "dp_lcore.h"
 #include "dp_net.h"
@@ -137,24 +138,13 @@ static uint64_t msgs_total(void)
            __atomic_load_n(&g_rx[1].n_msgs, __ATOMIC_RELAXED);
 }
 
-static double median(double *v, int n)
-{
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double x = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = x;
-        }
-    return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Direct and steered phases for one size; prints the line; false when a
  * phase delivered nothing. */
 static bool bench_size(struct dp_port *port, struct dp_lcore *lcs, uint32_t size, double s,
                        uint32_t rounds)
 {
     static uint8_t tmpl[DP_MTU_DEFAULT + 64];
-    double direct[ROUNDS_MAX + 1], steered[ROUNDS_MAX], ratio[ROUNDS_MAX];
+    double direct[ROUNDS_MAX + 1], steered[ROUNDS_MAX];
     uint64_t steer_cycles = 0, steered_frames = 0, full0 = lcs[0].n_steer_full;
     uint32_t len = build_template(tmpl, &lcs[0].net, size);
     if (len == 0)
@@ -183,20 +173,14 @@ static bool bench_size(struct dp_port *port, struct dp_lcore *lcs, uint32_t size
             direct[p / 2] = rate;
         }
     }
-    int n_ratio = 0;
-    for (uint32_t k = 0; k < rounds; k++)
-        if (direct[k] > 0 && direct[k + 1] > 0)
-            ratio[n_ratio++] = steered[k] / ((direct[k] + direct[k + 1]) / 2);
-    if (n_ratio == 0 || steered_frames == 0)
+    struct bench_phase_ratio r = bench_phase_ratio(steered, (int)rounds, direct, (int)rounds + 1);
+    if (r.n == 0 || steered_frames == 0)
         return false;
-    double lo = ratio[0], hi = ratio[0];
-    for (int k = 1; k < n_ratio; k++)
-        lo = ratio[k] < lo ? ratio[k] : lo, hi = ratio[k] > hi ? ratio[k] : hi;
-    double r_med = median(ratio, n_ratio);
     printf("steer size=%u direct_msgs_per_s=%.0f steered_msgs_per_s=%.0f ratio=%.2f "
            "ratio_range=%.2f-%.2f steer_ns_per_frame=%.1f steered_frames=%" PRIu64
            " steer_full=%" PRIu64 "\n",
-           size, median(direct, (int)rounds + 1), median(steered, (int)rounds), r_med, lo, hi,
+           size, bench_median(direct, (int)rounds + 1), bench_median(steered, (int)rounds),
+           r.median, r.lo, r.hi,
            (double)steer_cycles * 1e9 / (double)rte_get_tsc_hz() / (double)steered_frames,
            steered_frames, lcs[0].n_steer_full - full0);
     fflush(stdout);
