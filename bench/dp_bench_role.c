@@ -97,6 +97,14 @@ struct io {
 };
 
 static struct io g_io;
+
+/* Phases 0, 2, 4 ... are raw, 1, 3, 5 ... nicraft; -1 is before the first. */
+enum phase_kind { PHASE_RAW = 0, PHASE_NICRAFT = 1 };
+
+static bool in_phase(const struct io *io, enum phase_kind kind)
+{
+    return io->phase >= 0 && io->phase % 2 == (int32_t)kind;
+}
 static uint16_t g_udp_port = 7200; /* --port: distinct per orchestrator run */
 
 static void io_fail(const char *what, const struct nr_err *err)
@@ -159,7 +167,7 @@ static void handle_payload(struct io *io, const uint8_t *p, uint32_t len, uint32
 {
     io->reply_ip_be = src_ip_be;
     io->reply_port_be = src_port_be;
-    if (io->phase >= 0 && io->phase % 2 == 1)
+    if (in_phase(io, PHASE_NICRAFT))
         io->ph[io->phase].frames++;
     if (io->t_frame == 0) /* once per burst that brought something, as raw_rx_poll */
         io->t_frame = dp_bench_now_s();
@@ -256,7 +264,7 @@ static void on_msg(void *ctx, const struct dp_msg *m)
         memcpy(&seq, m->data, 4);
     switch (m->kind) {
     case KIND_DATA:
-        if (io->phase >= 0 && io->phase % 2 == 1) /* late frames of another phase: not counted */
+        if (in_phase(io, PHASE_NICRAFT)) /* late frames of another phase: not counted */
             phase_count(io, 1, io->t_frame);
         break;
     case KIND_PING:
@@ -436,7 +444,7 @@ static void raw_rx_poll(struct io *io, const struct role_opts *o)
         }
         rte_pktmbuf_free_bulk(pkts, k);
     }
-    if (got > 0 && io->phase >= 0 && io->phase % 2 == 0)
+    if (got > 0 && in_phase(io, PHASE_RAW))
         phase_count(io, got, dp_bench_now_s());
 }
 
@@ -526,7 +534,7 @@ static int role_rx(struct io *io, const struct role_opts *o)
     printf("ready\n");
     fflush(stdout);
     while (!io->stop && (++iter % 4096 != 0 || dp_bench_now_s() < end)) {
-        if (io->phase >= 0 && io->phase % 2 == 0)
+        if (in_phase(io, PHASE_RAW))
             raw_rx_poll(io, o); /* busy, as a plain receiver would */
         else
             io_idle(io, io_poll(io));
