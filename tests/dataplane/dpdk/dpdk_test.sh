@@ -10,8 +10,8 @@
 set -u
 peer=$1
 netns=$2
-passed=0
-failed=0
+# shellcheck source=../checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 
 is_ci=false
 case "${CI:-}" in "" | false | 0) ;; *) is_ci=true ;; esac
@@ -43,25 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-check() { # check NAME CONDITION-RESULT
-    if [[ $2 == 0 ]]; then
-        passed=$((passed + 1)); echo "ok: $1"
-    else
-        failed=$((failed + 1)); echo "FAIL: $1"
-    fi
-}
-
-# Adds a peer's own `N passed, M failed` to ours.
-absorb() {
-    local line p f
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
-    if [[ -z $line ]]; then
-        failed=$((failed + 1)); echo "FAIL: $1 printed no summary"; return
-    fi
-    p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
-    passed=$((passed + p)); failed=$((failed + f))
-}
 
 "$netns" up 3 || { echo "0 passed, 1 failed"; exit 1; }
 "$netns" addr 3

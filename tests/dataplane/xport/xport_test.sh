@@ -19,8 +19,8 @@ mode=$1
 xpeer=$2
 dpeer=$3
 netns=$4
-passed=0
-failed=0
+# shellcheck source=../checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 
 is_ci=false
 case "${CI:-}" in "" | false | 0) ;; *) is_ci=true ;; esac
@@ -47,25 +47,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-check() { # check NAME CONDITION-RESULT
-    if [[ $2 == 0 ]]; then
-        passed=$((passed + 1)); echo "ok: $1"
-    else
-        failed=$((failed + 1)); echo "FAIL: $1"
-    fi
-}
-
-# Adds a program's own `N passed, M failed` to ours.
-absorb() {
-    local line p f
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
-    if [[ -z $line ]]; then
-        failed=$((failed + 1)); echo "FAIL: $1 printed no summary"; return
-    fi
-    p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
-    passed=$((passed + p)); failed=$((failed + f))
-}
 
 show() { # show LABEL FILE: what a program printed, less its ok lines
     grep -v '^ok:' "$2" | grep -v '^EAL:' | sed "s/^/  [$1] /" | head -30
