@@ -251,7 +251,9 @@ CRC_FOLD_TARGET static uint32_t fold_gap(uint32_t reg, const uint8_t *buf, size_
 
 #endif
 
-bool nr_crc32c_copy_is_folded(void)
+/* Whether this CPU has what the folds need (nr_crc32c_copy's and
+ * nr_crc32c_skip's). */
+static bool crc_folds(void)
 {
 #ifdef CRC_HAS_FOLD_COPY
     /* Asked once (every frame asks): -1 unknown, then 0 or 1. Threads that
@@ -270,6 +272,11 @@ bool nr_crc32c_copy_is_folded(void)
 #endif
 }
 
+bool nr_crc32c_copy_is_folded(void)
+{
+    return crc_folds();
+}
+
 uint32_t nr_crc32c_skip(uint32_t crc, const void *buf, size_t head, size_t skip, size_t len)
 {
     const unsigned char *p = buf;
@@ -278,14 +285,14 @@ uint32_t nr_crc32c_skip(uint32_t crc, const void *buf, size_t head, size_t skip,
 #ifdef CRC_HAS_FOLD_COPY
     size_t total = head + len;
 
-    if (total >= CRC_SKIP_FOLD_MIN && nr_crc32c_copy_is_folded()) {
+    if (total >= CRC_SKIP_FOLD_MIN && crc_folds()) {
         size_t n = total & ~(size_t)63;
 
         reg = fold_gap(reg, p, head, skip, n);
         if (n >= head) /* the tail, under 64 bytes, all after the gap */
             return ~crc_short(reg, p + n + skip, total - n);
-        reg = crc_raw(reg, p + n, head - n); /* what is left of the head, then the rest */
-        return ~crc_raw(reg, p + head + skip, len);
+        p += n; /* what is left of the head, then the rest, below */
+        head -= n;
     }
 #endif
     reg = crc_raw(reg, p, head);
@@ -297,7 +304,7 @@ uint32_t nr_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
     if (len == 0) /* src may then be NULL, which memcpy never takes */
         return crc;
 #ifdef CRC_HAS_FOLD_COPY
-    if (len >= CRC_FOLD_COPY_MIN && nr_crc32c_copy_is_folded()) {
+    if (len >= CRC_FOLD_COPY_MIN && crc_folds()) {
         uint8_t *d = dst;
         const uint8_t *s = src;
         size_t head = (64 - ((uintptr_t)d & 63)) & 63;
