@@ -648,7 +648,11 @@ static int role_main(const struct role_opts *o)
         if (g_io.wait_fd >= 0)
             close(g_io.wait_fd);
         dp_port_close(&g_io.port);
-        rte_eal_cleanup();
+        struct nr_err err;
+        if (dp_eal_fini(&err) != 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            rc = 1;
+        }
     }
     return rc;
 }

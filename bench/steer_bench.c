@@ -279,6 +279,9 @@ int main(int argc, char **argv)
     for (uint16_t i = 0; i < 2; i++)
         dp_lcore_fini(&lcs[i]);
     dp_port_close(&port);
-    rte_eal_cleanup();
+    if (dp_eal_fini(&err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
     return is_check && n_bad > 0 ? 1 : 0;
 }

@@ -75,6 +75,14 @@ int dp_port_eal_argv(const struct dp_port_conf *conf, char *store, uint32_t stor
 /* rte_eal_init with dp_port_eal_argv's arguments; once per process. */
 int dp_port_eal_init(const struct dp_port_conf *conf, struct nr_err *err);
 
+/* The end of the EAL, after the ports are closed: parks the EAL interrupt
+ * thread in a callback of ours until the process exits (it has then
+ * finished the callbacks it was running, memif's for a peer's disconnect),
+ * then rte_eal_cleanup. NR_EIO, with the cleanup skipped, when the thread
+ * does not take the callback within a second; NR_EINVAL on a second call.
+ * Once per process, at its end (dp_eal_fini.c). */
+int dp_eal_fini(struct nr_err *err);
+
 /* Configures and starts the first available port: n_pollers RX queues and
  * n_pollers + 1 TX queues (n_pollers where the PMD has no more: see ctl_txq), each queue's mbufs from its poller lcore's socket
  * pool (the NIC's socket for the control queue). Poller i is the i-th lcore

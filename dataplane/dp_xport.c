@@ -363,8 +363,9 @@ void dp_xport_destroy(struct dp_xport *x)
     if (x->cfg.kind == DP_XPORT_DPDK) {
         dp_link_destroy(x->link);
         dp_port_close(&x->port);
-        if (x->is_eal_up)
-            rte_eal_cleanup();
+        struct nr_err e;
+        if (x->is_eal_up && dp_eal_fini(&e) != 0)
+            fprintf(stderr, "%s\n", e.msg);
     }
     free(x);
 }

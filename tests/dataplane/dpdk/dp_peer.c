@@ -211,7 +211,11 @@ static void peer_close(struct peer *p)
     if (p->wait_fd >= 0)
         close(p->wait_fd);
     dp_port_close(&p->port);
-    rte_eal_cleanup();
+    struct nr_err err = {0};
+    int rc = dp_eal_fini(&err);
+    check(rc == 0, "the EAL cleaned up once its interrupt thread had finished");
+    if (rc != 0)
+        printf("dp-peer: %s\n", err.msg);
 }
 
 static void print_counters(const char *who, const struct peer *p)

@@ -227,7 +227,7 @@ static void test_pollers(void)
     for (uint16_t i = 0; i < 2; i++)
         dp_lcore_fini(&lcs[i]);
     dp_port_close(&port);
-    rte_eal_cleanup();
+    CHECK(dp_eal_fini(&err) == 0);
 }
 
 int main(void)
