@@ -79,7 +79,7 @@ int dp_port_eal_init(const struct dp_port_conf *conf, struct nr_err *err);
  * thread in a callback of ours until the process exits (it has then
  * finished the callbacks it was running, memif's for a peer's disconnect),
  * then rte_eal_cleanup. NR_EIO, with the cleanup skipped, when the thread
- * does not take the callback within a second; NR_EINVAL on a second call.
+ * does not take the callback within 5 s; NR_EINVAL on a second call.
  * Once per process, at its end (dp_eal_fini.c). */
 int dp_eal_fini(struct nr_err *err);
 
