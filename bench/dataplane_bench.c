@@ -42,6 +42,7 @@
 
 #include "bench_phases.h"
 #include "dp_bench.h"
+#include "nr_ci.h"
 
 static uint16_t g_udp_port = 7200; /* --port: distinct per orchestrator run */
 
@@ -316,9 +317,7 @@ static int orchestrate(int argc, char **argv)
                         "1..%u\n", (PHASES_MAX - 1) / 2);
         return 2;
     }
-    const char *ci = getenv("CI");
-    bool is_ci = ci != NULL && ci[0] != '\0' && strcmp(ci, "0") != 0 && strcmp(ci, "false") != 0;
-    if (is_check && geteuid() != 0 && !is_ci) {
+    if (is_check && geteuid() != 0 && !nr_ci_is_set()) {
         printf("dataplane-bench: skipped: DPDK with --no-huge and namespaces need root\n");
         return 77; /* CONVENTIONS section 7: under CI this runs as root */
     }

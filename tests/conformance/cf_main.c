@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "cf.h"
+#include "nr_ci.h"
 
 #define CF_FILES_MAX 256 /* vector files in one suite folder */
 #define CF_NAME_MAX 256  /* bytes of one file name, NUL included */
@@ -57,13 +58,6 @@ static int usage(const char *why)
             "(shared/conformance/etcd-raft)\n",
             why);
     return 2;
-}
-
-static bool is_ci(void)
-{
-    const char *ci = getenv("CI");
-
-    return ci != NULL && ci[0] != '\0' && strcmp(ci, "false") != 0 && strcmp(ci, "0") != 0;
 }
 
 static bool is_dir(const char *path)
@@ -196,7 +190,7 @@ static void run_suite(struct run *run, const char *dir, const char *suite)
 /* DIR is missing: a skip (77) or a failure, per --skip-if-missing and CI. */
 static int missing_dir(const char *dir, bool is_skip_if_missing)
 {
-    if (is_skip_if_missing && !is_ci()) {
+    if (is_skip_if_missing && !nr_ci_is_set()) {
         printf("skip: the conformance vectors folder %s does not exist (set the meson option "
                "conformance_dir, or put shared/ beside the source tree)\n",
                dir);

@@ -17,6 +17,7 @@
 #include <rte_alarm.h>
 
 #include "dp_port.h"
+#include "nr_ci.h"
 #include "unit_check.h"
 
 #define CHECK(cond) UNIT_CHECK((cond), "%s", #cond)
@@ -41,9 +42,7 @@ int main(void)
     struct nr_err err = {0};
     struct dp_port port;
     if (dp_port_eal_init(&pc, &err) != 0) {
-        const char *ci = getenv("CI");
-        if (geteuid() != 0 && (ci == NULL || ci[0] == '\0' || strcmp(ci, "0") == 0 ||
-                               strcmp(ci, "false") == 0)) {
+        if (geteuid() != 0 && !nr_ci_is_set()) {
             printf("skipped: EAL needs root here (%s)\n", err.msg);
             rmdir(dir);
             return 77;
